@@ -1,0 +1,862 @@
+"""Parse a trial record (ClinicalTrials.gov text layout, or API v2 JSON) into a `Trial`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from dashboard.countries import alpha2_for_numeric, exact_country_code, numeric_code
+from dashboard.errors import RecordError
+from dashboard.model import (
+    Arm,
+    Design,
+    Eligibility,
+    Identifier,
+    Intervention,
+    Investigator,
+    RelatedTrial,
+    Site,
+    Sponsor,
+    Trial,
+)
+
+MAX_RECORD_BYTES = 20 * 1024 * 1024  # the seed is 60 kB; anything this big is not a record
+BINARY_CONTROL_RATIO = 0.05  # share of control characters above which text is "binary"
+SITE_NUMBER_DIGITS = 7  # Sanofi-style numbers: 3-digit ISO numeric country + 4-digit serial
+SITE_NUMBER_SCHEME_SHARE = 0.5  # the scheme counts as "in use" when this share of numbers fit it
+MAX_COUNTRY_WORDS = 8  # longest country name, in words, tried when splitting the Countries list
+
+# Section headings of the text layout, in the order the layout prints them.
+HEADINGS: tuple[str, ...] = (
+    "Study Results",
+    "Basic Information",
+    "Recruitment Status",
+    "Clinical Phase",
+    "Total Enrollment",
+    "Study Classification",
+    "Study Start Date",
+    "Study Completion Date",
+    "Brief Summary",
+    "Detailed Description",
+    "Conditions",
+    "Study Design",
+    "Allocation Method",
+    "Intervention Model",
+    "Primary Study Purpose",
+    "Blinding Strategy",
+    "Study Groups",
+    "Interventions",
+    "Other Intervention Names",
+    "Eligibility Criteria",
+    "Minimum Eligible Age",
+    "Maximum Eligible Age",
+    "Eligible Sex",
+    "Accepts Healthy Volunteers",
+    "Sponsors",
+    "Responsible Party",
+    "Principal Investigators",
+    "Locations",
+    "Countries",
+    "Related Links",
+    "Other Identifiers",
+    "More Related Trials",
+)
+
+# Fixed sentences the layout prints under a heading: page furniture, never data.
+LAYOUT_TEXTS: frozenset[str] = frozenset(
+    {
+        "Results pending",
+        "The study team has not published outcome measurements, participant flow, or safety "
+        "data for this trial yet. Check back later for updates.",
+        "Get a concise snapshot of the trial, including recruitment status, study phase, "
+        "enrollment targets, and key timeline milestones.",
+        "Review the sponsor-provided synopsis that highlights what the study is about and why "
+        "it is being conducted.",
+        "Dive into the extended narrative that explains the scientific background, objectives, "
+        "and procedures in greater depth.",
+        "See the medical conditions and disease areas that this research is targeting or "
+        "investigating.",
+        "Understand how the trial is structured, including allocation methods, masking "
+        "strategies, primary purpose, and other design elements.",
+        "Review each arm or cohort in the study, along with the interventions and objectives "
+        "associated with them.",
+        "Learn about the drugs, procedures, or behavioral strategies being tested and how they "
+        "are applied within this trial.",
+        "Discover alternative or legacy names that may be used to describe the listed "
+        "interventions across different sources.",
+        "Check the participation requirements, including inclusion and exclusion rules, age "
+        "limits, and whether healthy volunteers are accepted.",
+        "The above information is not intended to contain all considerations relevant to a "
+        "potential participation in a clinical trial.",
+        "Meet the organizations funding or collaborating on the study and learn about their roles.",
+        "Identify the individual or organization who holds primary responsibility for the "
+        "study information submitted to regulators.",
+        "Learn about the lead researchers overseeing the trial and their institutional "
+        "affiliations.",
+        "Explore where the study is taking place and check the recruitment status at each "
+        "participating site.",
+        "Review the countries where the study has at least one active or historical site.",
+        "Access external resources that provide additional context or updates about the study.",
+        "Review additional registry numbers or institutional identifiers associated with this "
+        "trial.",
+        "Additional clinical trials that may be relevant based on similarity analysis.",
+    }
+)
+
+SITE_STATUSES: frozenset[str] = frozenset(
+    {
+        "RECRUITING",
+        "NOT_YET_RECRUITING",
+        "ACTIVE_NOT_RECRUITING",
+        "COMPLETED",
+        "WITHDRAWN",
+        "TERMINATED",
+        "SUSPENDED",
+        "ENROLLING_BY_INVITATION",
+        "AVAILABLE",
+        "NO_LONGER_AVAILABLE",
+        "TEMPORARILY_NOT_AVAILABLE",
+        "APPROVED_FOR_MARKETING",
+        "WITHHELD",
+        "UNKNOWN",
+    }
+)
+
+SPONSOR_KINDS: frozenset[str] = frozenset(
+    {"INDUSTRY", "NIH", "FED", "OTHER_GOV", "INDIV", "NETWORK", "OTHER", "AMBIG", "UNKNOWN"}
+)
+
+_NCT_ID = re.compile(r"^NCT\d{8}$")
+_NCT_LINE = re.compile(r"^NCT ID:\s*(?P<id>\S*)\s*$")
+_UPDATED_LINE = re.compile(r"^Last Updated:\s*(?P<date>.*?)\s*$")
+_ISO_DATE = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{2})(?:-(?P<d>\d{2}))?$")
+_ENROLLMENT = re.compile(r"^(?P<n>\d[\d,]*)(?:\s+(?:participants?|patients?|subjects?))?$", re.I)
+_SITE_NUMBER = re.compile(r"\s*\bSite Number\s*:\s*(?P<number>\S+)\s*$")
+_STATUS_LINE = re.compile(r"^Site Status(?:\s*:?\s*(?P<status>\S.*?))?\s*$")
+_POSTCODE = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 \-]{1,9}$", re.I)
+_BULLET = re.compile(r"^(?P<indent>\s*)(?:[*\-•]|\d{1,2}[.)])\s+(?P<text>.*)$")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^~|])")
+_RELATED = re.compile(r"^(?P<id>NCT\d{8})\b\s*(?P<rest>.*)$")
+_HTML_START = re.compile(r"^\s*<(?:!doctype\s+html|html\b|\?xml|head\b|body\b)", re.I)
+
+
+class SiteNumberWarning(UserWarning):
+    """A site number's ISO country prefix disagrees with the site's country."""
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One non-blank line of the record with its 1-based line number."""
+
+    no: int
+    text: str
+
+
+def unescape(text: str) -> str:
+    """Undo the layout's markdown escapes (`\\[` -> `[`, `\\<` -> `<`, `\\^` -> `^`...)."""
+    return _MD_ESCAPE.sub(r"\1", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading bytes
+
+
+def _line_of_offset(data: bytes, offset: int) -> int:
+    """1-based line number of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def decode_record(data: bytes, name: str) -> str:
+    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252/Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise RecordError(name, None, "expected text, found undecodable UTF-16") from exc
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise RecordError(
+            name, _line_of_offset(data, nul), "expected a text record, found binary data"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Saved by an old Windows editor: cp1252 covers the "smart quotes", Latin-1 the rest.
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    if text and controls / len(text) > BINARY_CONTROL_RATIO:
+        first = next(i for i, ch in enumerate(text) if ord(ch) < 32 and ch not in "\t\n\r\f")
+        line = text.count("\n", 0, first) + 1
+        raise RecordError(name, line, "expected a text record, found binary data")
+    return text
+
+
+def read_record(data: bytes, name: str) -> Trial:
+    """Decode a record's bytes and parse it as the text layout or as registry JSON."""
+    text = decode_record(data, name)
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            from dashboard.ctgov import parse_json_text
+        except ImportError as exc:
+            raise RecordError(name, 1, "JSON records are not supported yet") from exc
+        return parse_json_text(text, name)
+    return parse_text(text, name)
+
+
+def load_trial(path: str | os.PathLike[str]) -> Trial:
+    """Read a record file (at most MAX_RECORD_BYTES) and parse it."""
+    name = os.fspath(path)
+    with open(name, "rb") as handle:
+        data = handle.read(MAX_RECORD_BYTES + 1)
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordError(
+            name,
+            None,
+            f"expected a trial record of at most {MAX_RECORD_BYTES // (1024 * 1024)} MB, "
+            "found a bigger file",
+        )
+    return read_record(data, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting the text into sections
+
+
+def _split_sections(lines: Sequence[_Line]) -> dict[str, tuple[_Line, list[_Line]]]:
+    """Heading -> (heading line, its content lines without layout sentences)."""
+    sections: dict[str, tuple[_Line, list[_Line]]] = {}
+    current: list[_Line] | None = None
+    for line in lines:
+        if line.text in HEADINGS and line.text not in sections:
+            current = []
+            sections[line.text] = (line, current)
+            continue
+        if current is None or line.text in LAYOUT_TEXTS:
+            continue
+        current.append(line)
+    return sections
+
+
+def _value(sections: dict[str, tuple[_Line, list[_Line]]], heading: str) -> tuple[str, int]:
+    """A one-value section's text (lines joined by a space) and the line it starts on."""
+    if heading not in sections:
+        return "", 0
+    head, body = sections[heading]
+    if not body:
+        return "", head.no
+    return unescape(" ".join(line.text for line in body)), body[0].no
+
+
+def _paragraphs(body: Sequence[_Line]) -> str:
+    """Free text: lines in one block joined by newlines, blocks by a blank line."""
+    blocks: list[list[str]] = []
+    previous = -1
+    for line in body:
+        if not blocks or line.no > previous + 1:
+            blocks.append([])
+        blocks[-1].append(unescape(line.text))
+        previous = line.no
+    return "\n\n".join("\n".join(block) for block in blocks)
+
+
+def _parse_date(text: str, line: int, path: str, what: str) -> date | None:
+    """YYYY-MM-DD (or the registry's YYYY-MM, read as the 1st) -> date."""
+    if not text:
+        return None
+    match = _ISO_DATE.match(text)
+    if match:
+        try:
+            return date(int(match["y"]), int(match["m"]), int(match["d"] or 1))
+        except ValueError:
+            pass
+    raise RecordError(path, line, f"expected {what} as YYYY-MM-DD, found {text!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def _parse_phases(text: str) -> tuple[str, ...]:
+    """'PHASE1, PHASE2' / 'PHASE2 PHASE3' / 'NA' -> ('PHASE1', 'PHASE2')..."""
+    return tuple(p.upper() for p in re.split(r"[\s,/]+", text) if p)
+
+
+def _parse_enrollment(text: str, line: int, path: str) -> int | None:
+    """'337 participants' -> 337."""
+    if not text:
+        return None
+    match = _ENROLLMENT.match(text)
+    if not match:
+        raise RecordError(path, line, f"expected enrollment as 'N participants', found {text!r}")
+    return int(match["n"].replace(",", ""))
+
+
+def _parse_bool(text: str, line: int, path: str) -> bool | None:
+    """Yes/No -> True/False ("" -> None)."""
+    if not text:
+        return None
+    lowered = text.strip().lower()
+    if lowered in {"yes", "true"}:
+        return True
+    if lowered in {"no", "false"}:
+        return False
+    raise RecordError(path, line, f"expected Yes or No, found {text!r}")
+
+
+def _split_on(
+    body: Sequence[_Line], prefix: str
+) -> tuple[list[_Line], list[tuple[_Line, list[_Line]]]]:
+    """Lines before the first `prefix` line, then each `prefix` line with the lines after it."""
+    head: list[_Line] = []
+    groups: list[tuple[_Line, list[_Line]]] = []
+    for line in body:
+        if line.text.startswith(prefix):
+            groups.append((line, []))
+        elif groups:
+            groups[-1][1].append(line)
+        else:
+            head.append(line)
+    return head, groups
+
+
+def _after(line: _Line, prefix: str) -> str:
+    """The value after a `Prefix X` line."""
+    return unescape(line.text[len(prefix) :].strip(" :"))
+
+
+def _parse_interventions(body: Sequence[_Line]) -> tuple[Intervention, ...]:
+    """Blocks of: name, description lines, 'Intervention Type X'."""
+    result: list[Intervention] = []
+    pending: list[_Line] = []
+    for line in body:
+        if line.text.startswith("Intervention Type"):
+            if pending:
+                name, *desc = pending
+                result.append(
+                    Intervention(
+                        name=unescape(name.text),
+                        type=_after(line, "Intervention Type"),
+                        description=_paragraphs(desc),
+                    )
+                )
+            pending = []
+        else:
+            pending.append(line)
+    for line in pending:  # a name without a type line: keep it rather than drop it
+        result.append(Intervention(name=unescape(line.text)))
+    return tuple(result)
+
+
+def _parse_arms(body: Sequence[_Line], known: Sequence[Intervention], path: str) -> tuple[Arm, ...]:
+    """Arms: label, description, 'Group Type X', then interventions (name, type, description).
+
+    Between an arm's last intervention type and the next 'Group Type' sit that intervention's
+    description, the next arm's label and its description. The Interventions section says how
+    many lines the description has; without it one line is assumed when three or more remain.
+    """
+    desc_lines = {iv.name: sum(1 for text in iv.description.splitlines() if text) for iv in known}
+    groups = [i for i, line in enumerate(body) if line.text.startswith("Group Type")]
+    arms: list[Arm] = []
+    start = 0  # where the current arm's label segment begins
+    for k, g in enumerate(groups):
+        segment = list(body[start:g])
+        if k > 0 and arms and arms[-1].interventions:
+            last = arms[-1].interventions[-1]
+            skip = desc_lines.get(last)
+            if skip is None:
+                skip = 1 if len(segment) >= 3 else 0
+            skip = min(skip, max(len(segment) - 1, 0))
+            segment = segment[skip:]
+        if not segment:
+            raise RecordError(path, body[g].no, "expected an arm label before 'Group Type'")
+        end = groups[k + 1] if k + 1 < len(groups) else len(body)
+        names: list[str] = []
+        last_type = None
+        for i in range(g + 1, end):
+            if body[i].text.startswith("Intervention Type"):
+                name_index = i - 1
+                if name_index <= g or body[name_index].text.startswith("Intervention Type"):
+                    raise RecordError(
+                        path, body[i].no, "expected an intervention name before this line"
+                    )
+                names.append(unescape(body[name_index].text))
+                last_type = i
+        arms.append(
+            Arm(
+                label=unescape(segment[0].text),
+                type=_after(body[g], "Group Type"),
+                description=_paragraphs(segment[1:]),
+                interventions=tuple(names),
+            )
+        )
+        start = last_type + 1 if last_type is not None else g + 1
+    return tuple(arms)
+
+
+def _criteria_items(body: Sequence[_Line]) -> list[str]:
+    """Bullet lines -> items. Indented sub-bullets fold into their parent item; a free
+    paragraph such as 'Of note:' is prefixed to the bullet that follows it."""
+    items: list[str] = []
+    lead: list[str] = []
+    for line in body:
+        match = _BULLET.match(line.text)
+        if match:
+            text = unescape(match["text"].strip())
+            if match["indent"] and items and not lead:
+                items[-1] = f"{items[-1]}\n- {text}"
+                continue
+            if lead:
+                text = " ".join([*lead, text])
+                lead = []
+            items.append(text)
+        else:
+            lead.append(unescape(line.text.strip()))
+    if lead:
+        items.append(" ".join(lead))
+    return items
+
+
+def _parse_eligibility(sections: dict[str, tuple[_Line, list[_Line]]], path: str) -> Eligibility:
+    """Inclusion/exclusion bullets plus age, sex and healthy-volunteer values."""
+    body = sections.get("Eligibility Criteria", (None, []))[1]
+    inclusion: list[_Line] = []
+    exclusion: list[_Line] = []
+    target: list[_Line] | None = None
+    loose: list[_Line] = []
+    for line in body:
+        key = line.text.rstrip(":").strip().lower()
+        if key == "inclusion criteria":
+            target = inclusion
+        elif key == "exclusion criteria":
+            target = exclusion
+        elif target is None:
+            loose.append(line)
+        else:
+            target.append(line)
+    split = bool(inclusion or exclusion)
+    text = "" if split else _paragraphs(body)
+    healthy, line = _value(sections, "Accepts Healthy Volunteers")
+    return Eligibility(
+        inclusion=tuple(_criteria_items(inclusion)),
+        exclusion=tuple(_criteria_items(exclusion)),
+        minimum_age=_value(sections, "Minimum Eligible Age")[0],
+        maximum_age=_value(sections, "Maximum Eligible Age")[0],
+        sex=_value(sections, "Eligible Sex")[0],
+        healthy_volunteers=_parse_bool(healthy, line, path),
+        text=text if not split else _paragraphs(loose) if loose else "",
+    )
+
+
+def _parse_sponsors(body: Sequence[_Line]) -> tuple[Sponsor, ...]:
+    """Blocks of: name, KIND, 'Sponsor Role lead'."""
+    sponsors: list[Sponsor] = []
+    pending: list[str] = []
+    for line in body:
+        if line.text.startswith("Sponsor Role"):
+            kind = ""
+            if pending and pending[-1] in SPONSOR_KINDS:
+                kind = pending.pop()
+            sponsors.append(
+                Sponsor(name=" ".join(pending), kind=kind, role=_after(line, "Sponsor Role"))
+            )
+            pending = []
+        else:
+            pending.append(unescape(line.text))
+    if pending:  # a sponsor without a role line
+        kind = pending.pop() if len(pending) > 1 and pending[-1] in SPONSOR_KINDS else ""
+        sponsors.append(Sponsor(name=" ".join(pending), kind=kind))
+    return tuple(sponsors)
+
+
+def _parse_responsible(body: Sequence[_Line]) -> str:
+    """'Responsibility Role SPONSOR' (plus any names) -> 'SPONSOR'."""
+    parts: list[str] = []
+    for line in body:
+        if line.text.startswith("Responsibility Role"):
+            parts.insert(0, _after(line, "Responsibility Role"))
+        else:
+            parts.append(unescape(line.text))
+    return ", ".join(p for p in parts if p)
+
+
+def _parse_investigators(body: Sequence[_Line]) -> tuple[Investigator, ...]:
+    """Blocks of: name, 'Role: X', affiliation."""
+    head, groups = _split_on(body, "Role:")
+    people: list[Investigator] = []
+    name_lines = head
+    for i, (role_line, after) in enumerate(groups):
+        last = i == len(groups) - 1
+        affiliation = after if last else after[:-1]
+        nxt = [] if last else after[-1:]
+        people.append(
+            Investigator(
+                name=" ".join(unescape(x.text) for x in name_lines),
+                role=_after(role_line, "Role:"),
+                affiliation=" ".join(unescape(x.text) for x in affiliation),
+            )
+        )
+        name_lines = nxt
+    if not groups:
+        people.extend(Investigator(name=unescape(x.text)) for x in head)
+    return tuple(people)
+
+
+def _parse_identifiers(body: Sequence[_Line]) -> tuple[Identifier, ...]:
+    """Blocks of: id, 'Identifier Type: X', 'Identifier Source: Y' ('-' means empty)."""
+    found: list[dict[str, str]] = []
+    for line in body:
+        if line.text.startswith("Identifier Type:") and found:
+            found[-1]["type"] = _after(line, "Identifier Type:")
+        elif line.text.startswith("Identifier Source:") and found:
+            found[-1]["source"] = _after(line, "Identifier Source:")
+        elif line.text.startswith("Identifier ") and ":" in line.text and found:
+            continue  # e.g. a link line some renderings add; not in the model
+        else:
+            found.append({"id": unescape(line.text)})
+
+    def clean(value: str) -> str:
+        return "" if value.strip() == "-" else value.strip()
+
+    return tuple(
+        Identifier(
+            id=clean(f["id"]), type=clean(f.get("type", "")), source=clean(f.get("source", ""))
+        )
+        for f in found
+    )
+
+
+def _parse_related(body: Sequence[_Line]) -> tuple[RelatedTrial, ...]:
+    """Pairs of: title line, 'NCT######## STATUS PHASE...' line."""
+    trials: list[RelatedTrial] = []
+    title: list[str] = []
+    for line in body:
+        match = _RELATED.match(line.text)
+        if match:
+            words = match["rest"].split()
+            status = words[0] if words and words[0].isupper() else ""
+            phases = tuple(words[1:] if status else words)
+            trials.append(
+                RelatedTrial(
+                    nct_id=match["id"], title=" ".join(title), status=status, phases=phases
+                )
+            )
+            title = []
+        else:
+            title.append(unescape(line.text))
+    return tuple(trials)
+
+
+# ---------------------------------------------------------------------------------------------
+# Locations
+
+
+def _split_address(text: str) -> tuple[str, str, str, str, str] | None:
+    """'City, State, Country' -> (city, state, zip, country, code); None if no country ends it."""
+    parts = [p.strip() for p in text.split(",")]
+    for width in (2, 1):  # "Korea, Republic of" spans two comma-separated elements
+        if len(parts) < width:
+            continue
+        country = ", ".join(parts[-width:])
+        code = exact_country_code(country)
+        if not code:
+            continue
+        before = parts[:-width]
+        city = before[0] if before else ""
+        middle = before[1:]
+        postcode = ""
+        if middle and _POSTCODE.match(middle[-1]):
+            postcode = middle.pop()
+        state = ", ".join(middle).strip(", ")
+        return city, state, postcode, country, code
+    return None
+
+
+def _facility(text: str) -> tuple[str, str | None]:
+    """Strip a stray '~' and split off a trailing 'Site Number :NNN'."""
+    text = text.lstrip("~").strip()
+    match = _SITE_NUMBER.search(text)
+    if not match:
+        return text, None
+    facility = text[: match.start()].strip()
+    if facility in {"", "Investigational"}:
+        facility = "Investigational Site"
+    return facility, match["number"]
+
+
+def _parse_sites(body: Sequence[_Line], path: str) -> tuple[tuple[Site, ...], list[int]]:
+    """Site blocks: facility, 'City, State, Country', 'Site Status' [STATUS]."""
+    sites: list[Site] = []
+    site_lines: list[int] = []
+    block: list[_Line] = []
+    i = 0
+    while i < len(body):
+        line = body[i]
+        match = _STATUS_LINE.match(line.text)
+        if not match:
+            block.append(line)
+            i += 1
+            continue
+        status = (match["status"] or "").strip()
+        if not status and i + 1 < len(body):
+            candidate = body[i + 1].text.strip()
+            if candidate in SITE_STATUSES:
+                status = candidate
+                i += 1
+        sites.append(_make_site(block, line, status, path))
+        site_lines.append(block[0].no if block else line.no)
+        block = []
+        i += 1
+    if block:
+        _raise_incomplete(block, path)
+    return tuple(sites), site_lines
+
+
+def _make_site(block: Sequence[_Line], status_line: _Line, status: str, path: str) -> Site:
+    """One site from its facility and address lines."""
+    if not block:
+        raise RecordError(path, status_line.no, "expected a facility and address before this line")
+    if len(block) > 2:
+        # Either an address is missing between two facilities, or 'Site Status' is missing.
+        if _split_address(block[1].text) is not None:
+            raise RecordError(
+                path, block[1].no + 1, "expected 'Site Status' after the address line"
+            )
+        raise RecordError(
+            path, block[0].no, "expected an address line 'City, State, Country' after this facility"
+        )
+    address = block[-1]
+    parsed = _split_address(unescape(address.text))
+    if parsed is None:
+        if len(block) == 1:
+            raise RecordError(
+                path,
+                address.no,
+                "expected an address line 'City, State, Country' after this facility",
+            )
+        raise RecordError(
+            path,
+            address.no,
+            f"expected an address 'City, State, Country' ending in a known country, "
+            f"found {address.text!r}",
+        )
+    city, state, postcode, country, code = parsed
+    facility, number = _facility(unescape(block[0].text)) if len(block) == 2 else ("", None)
+    return Site(
+        facility=facility,
+        city=city,
+        country=country,
+        country_code=code,
+        state=state,
+        site_number=number,
+        status=status,
+        zip=postcode,
+    )
+
+
+def _raise_incomplete(block: Sequence[_Line], path: str) -> None:
+    """Lines after the last complete site: the record was cut off mid-site."""
+    first = block[0]
+    if len(block) == 1 and _split_address(block[0].text) is None:
+        raise RecordError(
+            path,
+            first.no,
+            "expected an address line 'City, State, Country' after this facility "
+            "(record cut off mid-site?)",
+        )
+    raise RecordError(path, block[-1].no, "expected 'Site Status' to end this site")
+
+
+def _check_site_numbers(sites: Sequence[Site], lines: Sequence[int], path: str) -> None:
+    """Warn where a 7-digit site number's ISO numeric prefix names another country.
+
+    Only sponsors that number sites this way are checked: the scheme must fit at least
+    SITE_NUMBER_SCHEME_SHARE of the record's 7-digit numbers, else other sponsors' serials
+    that happen to start with a valid code would warn for nothing.
+    """
+    candidates = [
+        (site, line)
+        for site, line in zip(sites, lines, strict=True)
+        if site.site_number
+        and len(site.site_number) == SITE_NUMBER_DIGITS
+        and site.site_number.isdigit()
+        and alpha2_for_numeric(site.site_number[:3])
+    ]
+    if not candidates:
+        return
+    fits = sum(1 for s, _ in candidates if numeric_code(s.country_code) == s.site_number[:3])
+    if fits / len(candidates) < SITE_NUMBER_SCHEME_SHARE:
+        return
+    for site, line in candidates:
+        prefix = site.site_number[:3]
+        if numeric_code(site.country_code) != prefix:
+            other = alpha2_for_numeric(prefix)
+            warnings.warn(
+                f"{path}:{line}: site number {site.site_number} starts with {prefix} "
+                f"({other}) but the site is in {site.country} ({site.country_code})",
+                SiteNumberWarning,
+                stacklevel=3,
+            )
+
+
+def _parse_countries(body: Sequence[_Line], sites: Sequence[Site], path: str) -> tuple[str, ...]:
+    """Space-separated names ('United States Australia Turkey (Türkiye)'): longest match first."""
+    known = {s.country for s in sites}
+    result: list[str] = []
+    for line in body:
+        words = unescape(line.text).split()
+        i = 0
+        while i < len(words):
+            for width in range(min(MAX_COUNTRY_WORDS, len(words) - i), 0, -1):
+                candidate = " ".join(words[i : i + width])
+                if candidate in known or exact_country_code(candidate):
+                    result.append(candidate)
+                    i += width
+                    break
+            else:
+                raise RecordError(
+                    path, line.no, f"expected country names, found {words[i]!r} in Countries"
+                )
+    return tuple(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole record
+
+
+def _numbered(text: str) -> list[_Line]:
+    """Non-blank lines with their 1-based numbers, trailing whitespace removed."""
+    return [
+        _Line(no, raw.rstrip()) for no, raw in enumerate(text.splitlines(), start=1) if raw.strip()
+    ]
+
+
+def parse_text(text: str, path: str = "<text>") -> Trial:
+    """Parse the ClinicalTrials.gov text layout into a `Trial`; RecordError says where it fails."""
+    lines = _numbered(text)
+    if not lines:
+        raise RecordError(path, None, "expected a trial record, found an empty file")
+    if _HTML_START.match(lines[0].text):
+        raise RecordError(
+            path, lines[0].no, "expected a trial record, found an HTML page (save it as text)"
+        )
+    title_line = lines[0]
+    if _NCT_LINE.match(title_line.text) or title_line.text in HEADINGS:
+        raise RecordError(path, title_line.no, "expected the study title on the first line")
+    nct_line = next(
+        (ln for ln in lines[1:] if _NCT_LINE.match(ln.text) or ln.text in HEADINGS), None
+    )
+    if nct_line is None or not _NCT_LINE.match(nct_line.text):
+        where = lines[1].no if len(lines) > 1 else title_line.no
+        raise RecordError(
+            path, where, "expected an 'NCT ID: NCT########' line: this is not a trial record"
+        )
+    nct_id = _NCT_LINE.match(nct_line.text)["id"]  # type: ignore[index]
+    if not _NCT_ID.match(nct_id):
+        raise RecordError(
+            path, nct_line.no, f"expected an NCT ID like NCT01234567, found {nct_id!r}"
+        )
+    if nct_line is not lines[1]:
+        raise RecordError(
+            path, lines[1].no, "expected the 'NCT ID:' line right after a one-line title"
+        )
+
+    updated: date | None = None
+    for line in lines[2:4]:
+        m = _UPDATED_LINE.match(line.text)
+        if m:
+            updated = _parse_date(m["date"], line.no, path, "Last Updated")
+
+    sections = _split_sections(lines)
+
+    def body(heading: str) -> list[_Line]:
+        return sections.get(heading, (None, []))[1]
+
+    phases_text, _ = _value(sections, "Clinical Phase")
+    enrollment_text, enrollment_line = _value(sections, "Total Enrollment")
+    start_text, start_line = _value(sections, "Study Start Date")
+    end_text, end_line = _value(sections, "Study Completion Date")
+    interventions = _parse_interventions(body("Interventions"))
+    arms = _parse_arms(body("Study Groups"), interventions, path)
+
+    sites: tuple[Site, ...] = ()
+    countries: tuple[str, ...] = ()
+    if "Locations" in sections:
+        loc_head, loc_body = sections["Locations"]
+        sites, site_lines = _parse_sites(loc_body, path)
+        if "Countries" not in sections:
+            last = loc_body[-1].no if loc_body else loc_head.no
+            raise RecordError(
+                path, last + 1, "expected a 'Countries' section after Locations (record cut off?)"
+            )
+        _check_site_numbers(sites, site_lines, path)
+    if "Countries" in sections:
+        countries = _parse_countries(body("Countries"), sites, path)
+
+    return Trial(
+        nct_id=nct_id,
+        title=unescape(title_line.text.strip()),
+        status=_value(sections, "Recruitment Status")[0],
+        phases=_parse_phases(phases_text),
+        enrollment=_parse_enrollment(enrollment_text, enrollment_line, path),
+        study_type=_value(sections, "Study Classification")[0],
+        start_date=_parse_date(start_text, start_line, path, "Study Start Date"),
+        completion_date=_parse_date(end_text, end_line, path, "Study Completion Date"),
+        last_updated=updated,
+        brief_summary=_paragraphs(body("Brief Summary")),
+        detailed_description=_paragraphs(body("Detailed Description")),
+        conditions=tuple(unescape(x.text.strip()) for x in body("Conditions")),
+        design=Design(
+            allocation=_value(sections, "Allocation Method")[0],
+            intervention_model=_value(sections, "Intervention Model")[0],
+            primary_purpose=_value(sections, "Primary Study Purpose")[0],
+            masking=_value(sections, "Blinding Strategy")[0],
+        ),
+        arms=arms,
+        interventions=interventions,
+        other_intervention_names=tuple(
+            unescape(x.text.strip()) for x in body("Other Intervention Names")
+        ),
+        eligibility=_parse_eligibility(sections, path),
+        sponsors=_parse_sponsors(body("Sponsors")),
+        responsible_party=_parse_responsible(body("Responsible Party")),
+        investigators=_parse_investigators(body("Principal Investigators")),
+        sites=sites,
+        countries=countries,
+        identifiers=_parse_identifiers(body("Other Identifiers")),
+        related_trials=_parse_related(body("More Related Trials")),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates -> ISO strings, tuples -> lists, dataclasses -> dicts, recursively."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def trial_to_dict(trial: Trial) -> dict[str, Any]:
+    """A JSON-ready dict of the whole trial (dates as ISO strings, tuples as lists)."""
+    data: dict[str, Any] = _jsonable(trial)
+    data["sponsor"] = trial.sponsor
+    data["url"] = trial.url
+    return data
