@@ -21,9 +21,17 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    import warnings
+
     from dashboard.record import load_trial, trial_to_dict
 
-    trial = load_trial(args.record)
+    # Suspicious but readable input (e.g. a site number naming another country) is reported,
+    # not fatal: one `warning: ...` line each on stderr, exit code still 0.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trial = load_trial(args.record)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     json.dump(trial_to_dict(trial), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
