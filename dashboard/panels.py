@@ -1,0 +1,248 @@
+"""What the trial and site panels say, as plain data: labelled rows, lists and tables.
+
+Text from a record is untrusted: everything returned here is plain text, and
+`escape_markdown` makes it safe to pass through `st.markdown`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from dashboard.filters import from_km
+from dashboard.model import Contact, Site, Trial
+
+# Everything Markdown (CommonMark + GitHub + Streamlit's extensions) may treat as syntax:
+# emphasis, code, links, headings, lists, tables, HTML, math ($), colour/emoji directives (:).
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=])")
+NOT_GIVEN = "not given"
+NCT_ID = re.compile(r"^NCT\d{8}$")
+
+
+@dataclass(frozen=True)
+class SiteDetails:
+    """What the page shows for one selected site."""
+
+    facility: str
+    rows: tuple[tuple[str, str], ...]
+    contacts: tuple[Contact, ...] = ()
+
+
+def escape_markdown(text: str) -> str:
+    """Text that `st.markdown` shows literally (no links, emphasis, HTML or directives)."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def _plain(value: Any) -> str:
+    """A value as display text ("" for None/NaN)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return str(value)
+
+
+def humanize(code: str) -> str:
+    """A registry code made readable: `ACTIVE_NOT_RECRUITING` -> `Active not recruiting`."""
+    code = code.strip()
+    if not code:
+        return ""
+    if code.isupper() or "_" in code:
+        words = code.replace("_", " ").lower()
+        return words[0].upper() + words[1:]
+    return code
+
+
+def _date(value: date | None) -> str:
+    """A date as ISO text, or "not given"."""
+    return value.isoformat() if value else NOT_GIVEN
+
+
+def _phase(phases: Sequence[str]) -> str:
+    """Phases as `Phase 1 / Phase 2` (PHASE1 -> Phase 1; NA -> Not applicable)."""
+    out = []
+    for p in phases:
+        m = re.fullmatch(r"PHASE(\d)", p.strip().upper())
+        if m:
+            out.append(f"Phase {m.group(1)}")
+        elif p.strip().upper() in {"NA", "N/A"}:
+            out.append("Not applicable")
+        else:
+            out.append(humanize(p))
+    return " / ".join(out) or NOT_GIVEN
+
+
+def trial_link(trial: Trial) -> str | None:
+    """The trial's ClinicalTrials.gov address, only when its NCT ID is well formed."""
+    return trial.url if NCT_ID.match(trial.nct_id) else None
+
+
+def summary_rows(trial: Trial) -> list[tuple[str, str]]:
+    """The key facts: status, phase, enrollment, type, dates, sponsor."""
+    enrollment = f"{trial.enrollment:,} participants" if trial.enrollment is not None else ""
+    return [
+        ("NCT ID", trial.nct_id),
+        ("Status", humanize(trial.status) or NOT_GIVEN),
+        ("Phase", _phase(trial.phases)),
+        ("Enrollment", enrollment or NOT_GIVEN),
+        ("Study type", humanize(trial.study_type) or NOT_GIVEN),
+        ("Start date", _date(trial.start_date)),
+        ("Completion date", _date(trial.completion_date)),
+        ("Last updated", _date(trial.last_updated)),
+        ("Sponsor", trial.sponsor or NOT_GIVEN),
+    ]
+
+
+def design_rows(trial: Trial) -> list[tuple[str, str]]:
+    """How the study is designed: allocation, model, masking, purpose."""
+    d = trial.design
+    return [
+        ("Allocation", humanize(d.allocation) or NOT_GIVEN),
+        ("Intervention model", humanize(d.intervention_model) or NOT_GIVEN),
+        ("Masking", humanize(d.masking) or NOT_GIVEN),
+        ("Primary purpose", humanize(d.primary_purpose) or NOT_GIVEN),
+    ]
+
+
+def arms_table(trial: Trial) -> pd.DataFrame:
+    """One row per arm: its label, type, interventions and description."""
+    return pd.DataFrame(
+        {
+            "arm": [a.label for a in trial.arms],
+            "type": [humanize(a.type) for a in trial.arms],
+            "interventions": ["; ".join(a.interventions) for a in trial.arms],
+            "description": [a.description for a in trial.arms],
+        }
+    )
+
+
+def interventions_table(trial: Trial) -> pd.DataFrame:
+    """One row per intervention: name, type, other names, description."""
+    return pd.DataFrame(
+        {
+            "intervention": [i.name for i in trial.interventions],
+            "type": [humanize(i.type) for i in trial.interventions],
+            "other names": ["; ".join(i.other_names) for i in trial.interventions],
+            "description": [i.description for i in trial.interventions],
+        }
+    )
+
+
+def eligibility_rows(trial: Trial) -> list[tuple[str, str]]:
+    """Who may join: ages, sex and healthy volunteers."""
+    e = trial.eligibility
+    if e.healthy_volunteers is None:
+        healthy = NOT_GIVEN
+    else:
+        healthy = "Accepted" if e.healthy_volunteers else "Not accepted"
+    return [
+        ("Minimum age", e.minimum_age or NOT_GIVEN),
+        ("Maximum age", e.maximum_age or NOT_GIVEN),
+        ("Sex", humanize(e.sex) or NOT_GIVEN),
+        ("Healthy volunteers", healthy),
+    ]
+
+
+def identifiers_table(trial: Trial) -> pd.DataFrame:
+    """The trial's other identifiers: id, type, source."""
+    return pd.DataFrame(
+        {
+            "identifier": [i.id for i in trial.identifiers],
+            "type": [i.type if i.type != "-" else "" for i in trial.identifiers],
+            "source": [humanize(i.source) for i in trial.identifiers],
+        }
+    )
+
+
+def sponsors_table(trial: Trial) -> pd.DataFrame:
+    """Sponsors and collaborators: name, role, kind."""
+    return pd.DataFrame(
+        {
+            "sponsor": [s.name for s in trial.sponsors],
+            "role": [humanize(s.role) for s in trial.sponsors],
+            "kind": [humanize(s.kind) for s in trial.sponsors],
+        }
+    )
+
+
+def rows_table(rows: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """Labelled rows as a two-column table (shown with st.dataframe/st.table, never HTML)."""
+    return pd.DataFrame({"": [r[0] for r in rows], "value": [r[1] for r in rows]})
+
+
+def find_site(trial: Trial, row: dict[str, Any] | pd.Series) -> Site | None:
+    """The record's Site for a table row: by site number, else by facility, city and country."""
+    number = _plain(row.get("site_number"))
+    facility = _plain(row.get("facility"))
+    city = _plain(row.get("city"))
+    country = _plain(row.get("country"))
+    candidates = [s for s in trial.sites if s.city == city and s.country == country]
+    if number:
+        for s in candidates:
+            if (s.site_number or "") == number and s.facility == facility:
+                return s
+        for s in candidates:
+            if (s.site_number or "") == number:
+                return s
+    for s in candidates:
+        if s.facility == facility:
+            return s
+    return None
+
+
+def site_details(
+    row: dict[str, Any] | pd.Series, site: Site | None = None, units: str | None = None
+) -> SiteDetails:
+    """The selected site's facility, address, status, geocode and contacts."""
+    state = _plain(row.get("state"))
+    zip_code = site.zip if site else ""
+    address = ", ".join(
+        p for p in (_plain(row.get("city")), state, zip_code, _plain(row.get("country"))) if p
+    )
+    lat, lon = row.get("latitude"), row.get("longitude")
+    try:
+        point = f"{float(lat):.4f}, {float(lon):.4f}" if lat is not None else ""
+        if "nan" in point:
+            point = ""
+    except (TypeError, ValueError):
+        point = ""
+    precision = _plain(row.get("precision"))
+    geocoder = _plain(row.get("geocoder"))
+    matched = _plain(row.get("matched_name"))
+    parts = (precision, f"({matched})" if matched else "", f"via {geocoder}" if geocoder else "")
+    located_as = " ".join(p for p in parts if p)
+    rows: list[tuple[str, str]] = [
+        ("Address", address or NOT_GIVEN),
+        ("Status", humanize(_plain(row.get("status"))) or NOT_GIVEN),
+        ("Site number", _plain(row.get("site_number")) or NOT_GIVEN),
+        ("Located as", located_as or "not located"),
+        ("Coordinates", point or "none"),
+    ]
+    if _plain(row.get("needs_review")).lower() in {"true", "1", "yes"}:
+        rows.append(("Review", "the position of this site is uncertain"))
+    distance = row.get("distance_km")
+    if units is not None and distance is not None and not pd.isna(distance):
+        rows.append(("Distance", f"{from_km(float(distance), units):,.1f} {units}"))
+    return SiteDetails(
+        facility=_plain(row.get("facility")) or "(unnamed site)",
+        rows=tuple(rows),
+        contacts=site.contacts if site else (),
+    )
+
+
+def contacts_table(contacts: Sequence[Contact]) -> pd.DataFrame:
+    """Site contacts as a table: name, role, phone, email."""
+    return pd.DataFrame(
+        {
+            "name": [c.name for c in contacts],
+            "role": [humanize(c.role) for c in contacts],
+            "phone": [c.phone for c in contacts],
+            "email": [c.email for c in contacts],
+        }
+    )

@@ -1,0 +1,450 @@
+"""Builders for what the dashboard draws: the pydeck map, the site table, exports and charts.
+
+Everything here is pure: it takes a site table (see `dashboard.store`) and returns a
+`pdk.Deck`, a DataFrame, a dict or bytes. Coordinates are (lat, lon) in tables and
+[lon, lat] in pydeck positions and GeoJSON, as both of those expect.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pydeck as pdk
+
+from dashboard.filters import DISTANCE_KM, distance_column, from_km
+
+SITE_LAYER_ID = "sites"
+OUTLINE_LAYER_ID = "countries"
+ORIGIN_LAYER_ID = "origin"
+RADIUS_LAYER_ID = "radius"
+
+# Co-located sites (same point, e.g. two hospitals geocoded to one city centre) are drawn
+# on a small ring around the shared point so each stays visible and clickable. The ring is
+# wide enough that two markers separate at city zoom (~100 m per pixel) and grows with the
+# number of sites so neighbours on the ring never touch. Tables keep the true coordinates.
+SPREAD_RADIUS_KM = 1.5
+SPREAD_SPACING_KM = 3.0
+COLOCATED_DECIMALS = 4  # ~11 m: closer than this counts as the same point
+KM_PER_DEGREE_LAT = 111.32
+
+# The assumed map size when fitting the view; Streamlit stretches the width, so this is
+# a typical desktop width. A margin keeps edge markers off the border.
+MAP_WIDTH_PX = 900
+MAP_HEIGHT_PX = 520
+FIT_PADDING = 0.15
+TILE_SIZE_PX = 256
+MIN_ZOOM = 0.5
+MAX_ZOOM = 11.0  # city level: a single site is not shown at street level
+WORLD_VIEW = {"latitude": 20.0, "longitude": 0.0, "zoom": 0.8}
+MERCATOR_MAX_LAT = 85.0511
+
+MARKER_RADIUS_PX = 6
+ORIGIN_RADIUS_PX = 9
+MARKER_LINE = [255, 255, 255, 230]
+ORIGIN_COLOR = [20, 20, 20, 255]
+RADIUS_FILL = [30, 30, 30, 18]
+RADIUS_LINE = [30, 30, 30, 160]
+LAND_FILL = [236, 234, 226, 255]
+LAND_LINE = [160, 160, 160, 255]
+UNKNOWN_COLOR = [128, 128, 128, 220]
+
+# ClinicalTrials.gov's recruitment statuses, coloured by "can I still join?".
+STATUS_COLORS: dict[str, list[int]] = {
+    "RECRUITING": [26, 152, 80, 230],
+    "NOT_YET_RECRUITING": [102, 189, 99, 230],
+    "ENROLLING_BY_INVITATION": [166, 217, 106, 230],
+    "ACTIVE_NOT_RECRUITING": [49, 104, 173, 230],
+    "AVAILABLE": [26, 152, 80, 230],
+    "COMPLETED": [120, 120, 120, 230],
+    "SUSPENDED": [253, 174, 97, 230],
+    "TEMPORARILY_NOT_AVAILABLE": [253, 174, 97, 230],
+    "TERMINATED": [215, 48, 39, 230],
+    "WITHDRAWN": [165, 0, 38, 230],
+}
+# A colour-blind-friendly categorical palette (Tableau 10), for countries or other statuses.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (78, 121, 167),
+    (242, 142, 43),
+    (225, 87, 89),
+    (118, 183, 178),
+    (89, 161, 79),
+    (237, 201, 72),
+    (176, 122, 161),
+    (255, 157, 167),
+    (156, 117, 95),
+    (186, 176, 172),
+)
+MARKER_ALPHA = 230
+
+DISPLAY_COLUMNS = ("facility", "city", "state", "country", "status", "precision")
+EXPORT_COLUMNS = (
+    "nct_id",
+    "site_id",
+    "site_number",
+    "facility",
+    "city",
+    "state",
+    "country",
+    "country_code",
+    "status",
+    "latitude",
+    "longitude",
+    "precision",
+    "geocoder",
+    "matched_name",
+)
+# Spreadsheet programs run cells that start with these as formulas; site names come from
+# untrusted records, so exported text cells get a leading apostrophe.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: Any) -> str:
+    """A cell as display text: NaN and None become ""."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return str(value)
+
+
+def located(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a site table that have finite coordinates."""
+    lat = pd.to_numeric(table["latitude"], errors="coerce")
+    lon = pd.to_numeric(table["longitude"], errors="coerce")
+    ok = lat.between(-90, 90) & lon.between(-180, 180)
+    return table.loc[ok]
+
+
+def spread_positions(
+    latitudes: Sequence[float], longitudes: Sequence[float]
+) -> list[tuple[float, float]]:
+    """Map positions (lat, lon) with co-located points moved onto a small ring around them.
+
+    Points are grouped by their coordinates rounded to COLOCATED_DECIMALS; a group of one
+    stays put; a group of n puts its k-th member (in input order, so the result is
+    deterministic) at angle 360*k/n degrees clockwise from north.
+    """
+    groups: dict[tuple[float, float], list[int]] = {}
+    for i, (lat, lon) in enumerate(zip(latitudes, longitudes, strict=True)):
+        key = (round(float(lat), COLOCATED_DECIMALS), round(float(lon), COLOCATED_DECIMALS))
+        groups.setdefault(key, []).append(i)
+    out = [(float(a), float(b)) for a, b in zip(latitudes, longitudes, strict=True)]
+    for members in groups.values():
+        n = len(members)
+        if n < 2:
+            continue
+        ring_km = max(SPREAD_RADIUS_KM, SPREAD_SPACING_KM / (2 * math.sin(math.pi / n)))
+        for k, i in enumerate(members):
+            lat, lon = out[i]
+            angle = 2 * math.pi * k / n
+            dlat = ring_km * math.cos(angle) / KM_PER_DEGREE_LAT
+            # Near the poles a degree of longitude shrinks; clamp to avoid dividing by ~0.
+            cos_lat = max(math.cos(math.radians(lat)), 0.01)
+            dlon = ring_km * math.sin(angle) / (KM_PER_DEGREE_LAT * cos_lat)
+            new_lon = (lon + dlon + 180) % 360 - 180
+            out[i] = (max(-90.0, min(90.0, lat + dlat)), new_lon)
+    return out
+
+
+def _mercator_y(lat: float) -> float:
+    """Web Mercator y for a latitude, in radians of the projection (unbounded at the poles)."""
+    lat = max(-MERCATOR_MAX_LAT, min(MERCATOR_MAX_LAT, lat))
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def _mercator_lat(y: float) -> float:
+    """The latitude of a Web Mercator y (inverse of `_mercator_y`)."""
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+
+def fit_view(
+    points: Sequence[tuple[float, float]],
+    width_px: int = MAP_WIDTH_PX,
+    height_px: int = MAP_HEIGHT_PX,
+) -> pdk.ViewState:
+    """A view centred on the bounds of (lat, lon) points, zoomed so they all fit."""
+    if not points:
+        return pdk.ViewState(**WORLD_VIEW)
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    west, east = min(lons), max(lons)
+    y_south, y_north = _mercator_y(min(lats)), _mercator_y(max(lats))
+    usable = 1 - 2 * FIT_PADDING
+    zooms = [MAX_ZOOM]
+    lon_fraction = (east - west) / 360
+    if lon_fraction > 0:
+        zooms.append(math.log2(width_px * usable / TILE_SIZE_PX / lon_fraction))
+    y_fraction = (y_north - y_south) / (2 * math.pi)
+    if y_fraction > 0:
+        zooms.append(math.log2(height_px * usable / TILE_SIZE_PX / y_fraction))
+    zoom = max(MIN_ZOOM, min(zooms))
+    return pdk.ViewState(
+        latitude=round(_mercator_lat((y_north + y_south) / 2), 5),
+        longitude=round((west + east) / 2, 5),
+        zoom=round(zoom, 2),
+    )
+
+
+def color_key(table: pd.DataFrame) -> str:
+    """The column markers are coloured by: status, or country when no site has a status."""
+    if "status" in table.columns and table["status"].fillna("").astype(str).str.strip().any():
+        return "status"
+    return "country"
+
+
+def category_colors(categories: Sequence[str], key: str) -> dict[str, list[int]]:
+    """An RGBA colour per category; statuses use fixed meanings, the rest the palette in order.
+
+    Pass every category of the whole trial (not just those in view) so a country keeps its
+    colour while filters change.
+    """
+    colors: dict[str, list[int]] = {}
+    spare = 0
+    for cat in categories:
+        if key == "status" and cat.upper() in STATUS_COLORS:
+            colors[cat] = STATUS_COLORS[cat.upper()]
+            continue
+        r, g, b = PALETTE[spare % len(PALETTE)]
+        colors[cat] = [r, g, b, MARKER_ALPHA]
+        spare += 1
+    return colors
+
+
+def _tooltip_text(row: pd.Series, units: str | None) -> str:
+    """The hover text for a site: facility, place, status and, when searching, distance."""
+    place = ", ".join(p for p in (_text(row.get("city")), _text(row.get("country"))) if p)
+    lines = [_text(row.get("facility")) or "(unnamed site)", place]
+    status = _text(row.get("status"))
+    lines.append(f"Status: {status}" if status else "Status: not given")
+    if units is not None and DISTANCE_KM in row.index and pd.notna(row[DISTANCE_KM]):
+        lines.append(f"Distance: {from_km(float(row[DISTANCE_KM]), units):,.1f} {units}")
+    return "\n".join(line for line in lines if line)
+
+
+def site_points(
+    table: pd.DataFrame,
+    colors: dict[str, list[int]],
+    key: str,
+    units: str | None = None,
+) -> list[dict[str, Any]]:
+    """One JSON-ready dict per located site: map position (spread), colour, tooltip text."""
+    rows = located(table)
+    positions = spread_positions(
+        rows["latitude"].astype(float).tolist(), rows["longitude"].astype(float).tolist()
+    )
+    points = []
+    for (_, row), (lat, lon) in zip(rows.iterrows(), positions, strict=True):
+        points.append(
+            {
+                "site_id": _text(row.get("site_id")),
+                "facility": _text(row.get("facility")),
+                "city": _text(row.get("city")),
+                "country": _text(row.get("country")),
+                "status": _text(row.get("status")),
+                "position": [round(lon, 6), round(lat, 6)],
+                "color": colors.get(_text(row.get(key)), UNKNOWN_COLOR),
+                "tip": _tooltip_text(row, units),
+            }
+        )
+    return points
+
+
+def load_outlines(path: str | Path) -> dict[str, Any]:
+    """Country outlines as a GeoJSON FeatureCollection, keeping only each country's name."""
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"name": f.get("properties", {}).get("name", "")},
+            "geometry": f["geometry"],
+        }
+        for f in data.get("features", [])
+        if f.get("geometry")
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def build_deck(
+    points: list[dict[str, Any]],
+    outlines: dict[str, Any] | None,
+    *,
+    origin: tuple[float, float] | None = None,
+    radius_km: float | None = None,
+    basemap: bool = False,
+) -> pdk.Deck:
+    """The site map: country outlines, an optional radius and origin, and one marker per site.
+
+    Offline by default (`map_provider=None`: nothing is fetched); `basemap=True` asks
+    Carto for its light tiles instead, which needs the internet.
+    """
+    layers: list[pdk.Layer] = []
+    if outlines is not None:
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                id=OUTLINE_LAYER_ID,
+                data=outlines,
+                stroked=True,
+                # Over a real basemap only the borders are drawn, so the tiles show through.
+                filled=not basemap,
+                get_fill_color=LAND_FILL,
+                get_line_color=LAND_LINE,
+                line_width_min_pixels=1,
+                pickable=False,
+            )
+        )
+    if origin is not None and radius_km is not None:
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                id=RADIUS_LAYER_ID,
+                data=[{"position": [origin[1], origin[0]]}],
+                get_position="position",
+                get_radius=radius_km * 1000,
+                radius_units="meters",
+                stroked=True,
+                filled=True,
+                get_fill_color=RADIUS_FILL,
+                get_line_color=RADIUS_LINE,
+                line_width_min_pixels=1,
+                pickable=False,
+            )
+        )
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            id=SITE_LAYER_ID,
+            data=points,
+            get_position="position",
+            get_fill_color="color",
+            get_line_color=MARKER_LINE,
+            get_radius=MARKER_RADIUS_PX,
+            radius_units="pixels",
+            stroked=True,
+            line_width_min_pixels=1,
+            pickable=True,
+            auto_highlight=True,
+        )
+    )
+    if origin is not None:
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                id=ORIGIN_LAYER_ID,
+                data=[{"position": [origin[1], origin[0]]}],
+                get_position="position",
+                get_fill_color=ORIGIN_COLOR,
+                get_line_color=[255, 255, 255, 255],
+                get_radius=ORIGIN_RADIUS_PX,
+                radius_units="pixels",
+                stroked=True,
+                line_width_min_pixels=2,
+                pickable=False,
+            )
+        )
+    framed = [(p["position"][1], p["position"][0]) for p in points]
+    if origin is not None:
+        framed.append(origin)
+    view = fit_view(framed)
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=view,
+        map_provider="carto" if basemap else None,
+        map_style="light" if basemap else None,
+        # Text, never HTML: deck.gl puts text tooltips in with innerText.
+        tooltip={"text": "{tip}"},
+    )
+
+
+def site_table(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
+    """The site list as shown: one row per site, plus a distance column when searching."""
+    out = pd.DataFrame({c: table[c].map(_text) if c in table else "" for c in DISPLAY_COLUMNS})
+    if units is not None and DISTANCE_KM in table.columns:
+        out.insert(
+            0,
+            distance_column(units),
+            table[DISTANCE_KM].map(lambda d: round(from_km(d, units), 1) if pd.notna(d) else d),
+        )
+    return out.reset_index(drop=True)
+
+
+def _defuse(value: Any) -> Any:
+    """A text cell made safe to open in a spreadsheet (formulas become plain text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def export_frame(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
+    """The current view with true coordinates, ready to save (distance in `units` if any)."""
+    cols = [c for c in EXPORT_COLUMNS if c in table.columns]
+    out = table[cols].copy()
+    if units is not None and DISTANCE_KM in table.columns:
+        out[distance_column(units)] = table[DISTANCE_KM].map(
+            lambda d: round(from_km(d, units), 3) if pd.notna(d) else d
+        )
+    return out.reset_index(drop=True)
+
+
+def to_csv_bytes(table: pd.DataFrame, units: str | None = None) -> bytes:
+    """The current view as UTF-8 CSV bytes."""
+    out = export_frame(table, units)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(_defuse)
+    return out.to_csv(index=False).encode("utf-8")
+
+
+def _json_value(value: Any) -> Any:
+    """A cell as a JSON value: NaN becomes null, numpy scalars become Python ones."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    return value
+
+
+def to_geojson(table: pd.DataFrame, units: str | None = None) -> dict[str, Any]:
+    """The current view as a GeoJSON FeatureCollection of points (RFC 7946: [lon, lat]).
+
+    Sites without coordinates are left out, since a point needs a position.
+    """
+    out = export_frame(located(table), units)
+    features = []
+    for record in out.to_dict(orient="records"):
+        lat = float(record.pop("latitude"))
+        lon = float(record.pop("longitude"))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {k: _json_value(v) for k, v in record.items()},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def to_geojson_bytes(table: pd.DataFrame, units: str | None = None) -> bytes:
+    """The current view as GeoJSON bytes (UTF-8)."""
+    return json.dumps(to_geojson(table, units), ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def sites_per_country(table: pd.DataFrame) -> pd.DataFrame:
+    """Sites counted per country, most first (ties alphabetical), columns country, sites."""
+    if table.empty:
+        return pd.DataFrame({"country": pd.Series(dtype=str), "sites": pd.Series(dtype=int)})
+    counts = table["country"].map(_text).value_counts()
+    out = counts.rename_axis("country").reset_index(name="sites")
+    return out.sort_values(
+        ["sites", "country"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)

@@ -1,0 +1,234 @@
+"""Tests for dashboard.views: the pydeck map, spreading co-located sites, tables and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dashboard.filters import DISTANCE_KM
+from dashboard.views import (
+    OUTLINE_LAYER_ID,
+    SITE_LAYER_ID,
+    STATUS_COLORS,
+    build_deck,
+    category_colors,
+    color_key,
+    fit_view,
+    load_outlines,
+    site_points,
+    site_table,
+    sites_per_country,
+    spread_positions,
+    to_csv_bytes,
+    to_geojson,
+    to_geojson_bytes,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTLINES = ROOT / "data" / "countries.geojson"
+EARTH_RADIUS_KM = 6371.0088
+
+
+def km_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (lat, lon) points, for checking offsets."""
+    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((la2 - la1) / 2) ** 2
+        + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+def make_table(statuses: bool = False) -> pd.DataFrame:
+    """Three Paris sites on one point, one in Lille, one without coordinates."""
+    rows = [
+        ("Hôpital A", "Paris", "France", 48.8566, 2.3522),
+        ("Hôpital B", "Paris", "France", 48.8566, 2.3522),
+        ("Hôpital C", "Paris", "France", 48.8566, 2.3522),
+        ('=HYPERLINK("http://x")', "Lille", "France", 50.6292, 3.0573),
+        ("<b>Hospital</b> *E*", "Nowhere", "Italy", float("nan"), float("nan")),
+    ]
+    return pd.DataFrame(
+        {
+            "nct_id": "NCT04270409",
+            "site_id": [f"s{i}" for i in range(len(rows))],
+            "site_number": ["" for _ in rows],
+            "facility": [r[0] for r in rows],
+            "city": [r[1] for r in rows],
+            "state": ["" for _ in rows],
+            "country": [r[2] for r in rows],
+            "country_code": ["FR", "FR", "FR", "FR", "IT"],
+            "status": (["RECRUITING", "COMPLETED", "", "RECRUITING", ""] if statuses else [""] * 5),
+            "latitude": [r[3] for r in rows],
+            "longitude": [r[4] for r in rows],
+            "precision": ["city", "city", "city", "city", ""],
+            "geocoder": ["offline"] * 4 + [""],
+            "matched_name": ["Paris", "Paris", "Paris", "Lille", ""],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("points", "n_moved"),
+    [
+        # a lone site is never moved
+        ([(48.0, 2.0)], 0),
+        # two distinct points stay exactly where they are
+        ([(48.0, 2.0), (45.0, 9.0)], 0),
+        # a pair on one point splits into two
+        ([(48.0, 2.0), (48.0, 2.0)], 2),
+        # points a few metres apart count as one place (city-level geocodes round this way)
+        ([(48.00001, 2.0), (48.0, 2.00001)], 2),
+        # eight sites in one city: the ring grows so neighbours stay apart
+        ([(35.68, 139.69)] * 8, 8),
+        # near the antimeridian longitudes wrap instead of leaving [-180, 180)
+        ([(-17.7, 179.999), (-17.7, 179.999)], 2),
+        # near a pole the offset stays finite
+        ([(89.99, 0.0), (89.99, 0.0)], 2),
+    ],
+)
+def test_spread_positions(points: list[tuple[float, float]], n_moved: int) -> None:
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    out = spread_positions(lats, lons)
+    assert out == spread_positions(lats, lons)  # deterministic
+    moved = [o for o, p in zip(out, points, strict=True) if o != p]
+    assert len(moved) == n_moved
+    for (lat, lon), original in zip(out, points, strict=True):
+        assert -90 <= lat <= 90 and -180 <= lon < 180
+        assert km_between((lat, lon), original) < 10  # a nudge, never a different town
+    if n_moved:
+        gaps = [km_between(a, b) for i, a in enumerate(out) for b in out[i + 1 :]]
+        assert min(gaps) > 1.0  # far enough apart to click at city zoom
+
+
+def test_spread_keeps_input_order_meaningful() -> None:
+    # the first of a group always goes north, so a site keeps its place between reruns
+    (a_lat, a_lon), (b_lat, _) = spread_positions([10.0, 10.0], [20.0, 20.0])
+    assert a_lat > 10.0 and a_lon == pytest.approx(20.0)
+    assert b_lat < 10.0
+
+
+@pytest.mark.parametrize(
+    ("points", "zoom_range"),
+    [
+        ([], (0.5, 1.0)),  # nothing to show: the whole world
+        ([(48.85, 2.35)], (11, 11)),  # one site: city zoom, not street level
+        ([(48.85, 2.35), (50.63, 3.06)], (5, 9)),  # two French cities
+        ([(40.0, -120.0), (-37.8, 145.0)], (1.0, 2.0)),  # across the world
+    ],
+)
+def test_fit_view_zoom(points, zoom_range) -> None:
+    view = fit_view(points)
+    assert zoom_range[0] <= view.zoom <= zoom_range[1]
+    if points:
+        lats = [p[0] for p in points]
+        lons = [p[1] for p in points]
+        assert min(lats) <= view.latitude <= max(lats)
+        assert min(lons) <= view.longitude <= max(lons)
+
+
+def test_colour_by_country_when_no_statuses() -> None:
+    assert color_key(make_table()) == "country"
+    assert color_key(make_table(statuses=True)) == "status"
+
+
+def test_status_colours_have_fixed_meanings_and_others_get_the_palette() -> None:
+    colors = category_colors(["RECRUITING", "Odd status", "COMPLETED"], "status")
+    assert colors["RECRUITING"] == STATUS_COLORS["RECRUITING"]
+    assert colors["Odd status"] not in (STATUS_COLORS["RECRUITING"], STATUS_COLORS["COMPLETED"])
+    by_country = category_colors(["France", "Italy"], "country")
+    assert by_country["France"] != by_country["Italy"]
+
+
+def test_site_points_skip_unlocated_and_keep_text_as_text() -> None:
+    table = make_table()
+    table[DISTANCE_KM] = [1.0, 1.0, 1.0, 200.0, float("nan")]
+    points = site_points(table, category_colors(["France", "Italy"], "country"), "country", "mi")
+    assert [p["site_id"] for p in points] == ["s0", "s1", "s2", "s3"]
+    assert len({tuple(p["position"]) for p in points}) == 4  # Paris sites spread apart
+    assert "Distance: 124.3 mi" in points[3]["tip"]
+    json.dumps(points, allow_nan=False)  # ready for the browser: no NaN
+
+
+def test_deck_is_offline_with_outlines_sites_and_a_text_tooltip() -> None:
+    table = make_table()
+    points = site_points(table, category_colors(["France", "Italy"], "country"), "country")
+    deck = build_deck(points, load_outlines(OUTLINES))
+    spec = json.loads(deck.to_json())
+    assert deck.map_provider is None
+    assert not spec.get("mapStyle")
+    ids = [layer["id"] for layer in spec["layers"]]
+    assert ids == [OUTLINE_LAYER_ID, SITE_LAYER_ID]
+    sites = spec["layers"][1]
+    assert sites["@@type"] == "ScatterplotLayer" and sites["pickable"] is True
+    assert len(sites["data"]) == 4
+    assert deck._tooltip == {"text": "{tip}"}  # text is put in with innerText, never as HTML
+    assert "html" not in deck._tooltip
+
+
+def test_deck_with_origin_radius_and_basemap() -> None:
+    deck = build_deck([], None, origin=(-37.81, 144.96), radius_km=50, basemap=True)
+    spec = json.loads(deck.to_json())
+    assert [layer["id"] for layer in spec["layers"]] == ["radius", "sites", "origin"]
+    assert spec["layers"][0]["getRadius"] == 50_000
+    assert deck.map_provider == "carto"
+    # the view is framed on the origin even with no site in view
+    assert spec["initialViewState"]["latitude"] == pytest.approx(-37.81, abs=0.01)
+
+
+def test_outlines_load_every_country_with_a_name() -> None:
+    outlines = load_outlines(OUTLINES)
+    assert outlines["type"] == "FeatureCollection"
+    assert len(outlines["features"]) > 150
+    assert all(f["properties"]["name"] for f in outlines["features"])
+
+
+def test_site_table_columns_and_distance() -> None:
+    table = make_table()
+    shown = site_table(table)
+    assert list(shown.columns) == ["facility", "city", "state", "country", "status", "precision"]
+    assert shown["precision"].iloc[-1] == ""  # NaN/None show as blank, not "nan"
+    table[DISTANCE_KM] = [1.0, 1.0, 1.0, 200.0, float("nan")]
+    shown = site_table(table, "km")
+    assert shown.columns[0] == "distance (km)"
+    assert shown["distance (km)"].iloc[3] == 200.0
+
+
+def test_csv_export_round_trips_and_defuses_formulas() -> None:
+    table = make_table()
+    rows = list(csv.DictReader(io.StringIO(to_csv_bytes(table).decode("utf-8"))))
+    assert len(rows) == 5
+    assert rows[0]["facility"] == "Hôpital A"
+    assert float(rows[0]["latitude"]) == 48.8566  # true coordinates, not the spread ones
+    # a spreadsheet would run this as a formula
+    assert rows[3]["facility"].startswith("'=")
+
+
+def test_geojson_export_is_valid_points_in_lon_lat_order() -> None:
+    table = make_table()
+    table[DISTANCE_KM] = [1.0, 1.0, 1.0, 200.0, float("nan")]
+    data = json.loads(to_geojson_bytes(table, "km"))
+    assert data == to_geojson(table, "km") or data["type"] == "FeatureCollection"
+    assert data["type"] == "FeatureCollection"
+    assert len(data["features"]) == 4  # the unlocated site has no point to give
+    first = data["features"][0]
+    assert first["geometry"] == {"type": "Point", "coordinates": [2.3522, 48.8566]}
+    assert first["properties"]["facility"] == "Hôpital A"
+    assert first["properties"]["distance (km)"] == 1.0
+    json.dumps(data, allow_nan=False)
+
+
+def test_sites_per_country_counts_most_first() -> None:
+    counts = sites_per_country(make_table())
+    assert counts.to_dict(orient="records") == [
+        {"country": "France", "sites": 4},
+        {"country": "Italy", "sites": 1},
+    ]
+    assert sites_per_country(make_table().iloc[0:0]).empty
