@@ -1,0 +1,564 @@
+"""Tests for dashboard.record: the seed record field by field, site quirks, bad input."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import date
+
+import pytest
+
+from dashboard.errors import RecordError
+from dashboard.model import Trial
+from dashboard.record import (
+    LAYOUT_TEXTS,
+    MAX_RECORD_BYTES,
+    SiteNumberWarning,
+    load_trial,
+    parse_text,
+    read_record,
+    trial_to_dict,
+    unescape,
+)
+
+# Keys other modules read from `trial_to_dict`.
+REQUIRED_KEYS = (
+    "nct_id", "title", "status", "phases", "enrollment", "study_type", "start_date",
+    "completion_date", "last_updated", "conditions", "sponsor", "arms", "interventions",
+    "eligibility", "identifiers", "sites", "countries", "design", "brief_summary", "sponsors",
+    "investigators", "related_trials",
+)  # fmt: skip
+
+HEADER = """Some Study Title
+
+NCT ID: NCT01234567
+
+Last Updated: 2024-01-31
+
+Recruitment Status
+
+RECRUITING
+
+Clinical Phase
+
+PHASE1, PHASE2
+
+Total Enrollment
+
+40 participants
+"""
+
+
+def _record(*site_lines: str, countries: str = "", closed: bool = True) -> str:
+    """A small record in the text layout with the given Locations lines (blank-line separated).
+
+    `closed=False` leaves out the Countries section that must follow Locations.
+    """
+    sites = "\n\n".join(site_lines)
+    text = f"{HEADER}\nLocations\n\n{sites}\n"
+    if closed:
+        text += f"\nCountries\n\n{countries}\n"
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# The seed record, field by field
+
+
+def test_seed_identity(seed_trial: Trial) -> None:
+    """The title, NCT ID and dates come straight from the head of the record."""
+    assert seed_trial.nct_id == "NCT04270409"
+    assert seed_trial.title.startswith("Isatuximab in Combination With Lenalidomide")
+    assert seed_trial.last_updated == date(2025, 12, 12)
+    assert seed_trial.start_date == date(2020, 6, 16)
+    assert seed_trial.completion_date == date(2033, 10, 21)
+
+
+def test_seed_summary_values(seed_trial: Trial) -> None:
+    """Status, phase, enrollment and classification are read as typed values."""
+    assert seed_trial.status == "ACTIVE_NOT_RECRUITING"
+    assert seed_trial.phases == ("PHASE3",)
+    assert seed_trial.enrollment == 337
+    assert seed_trial.study_type == "INTERVENTIONAL"
+    assert seed_trial.conditions == ("Plasma Cell Myeloma",)
+
+
+def test_seed_design(seed_trial: Trial) -> None:
+    """The four design values sit under their own sub-headings."""
+    design = seed_trial.design
+    assert (design.allocation, design.intervention_model) == ("RANDOMIZED", "PARALLEL")
+    assert (design.primary_purpose, design.masking) == ("TREATMENT", "NONE")
+
+
+def test_seed_free_text_keeps_paragraphs_and_drops_layout_sentences(seed_trial: Trial) -> None:
+    """The summary keeps its bullets; the heading's explanation sentence is not data."""
+    summary = seed_trial.brief_summary
+    assert summary.startswith("Primary Objectives:\n\n* Safety run-in Part:")
+    assert "Clinical outcome assessments (COAs)" in summary
+    assert "sponsor-provided synopsis" not in summary
+    assert seed_trial.detailed_description.startswith("Study duration is expected")
+
+
+def test_seed_arms_with_their_interventions(seed_trial: Trial) -> None:
+    """Two arms, each with its group type and the interventions listed under it."""
+    ild, ld = seed_trial.arms
+    assert ild.label == "Isatuximab, lenalidomide, and dexamethasone (ILd)"
+    assert ild.type == "EXPERIMENTAL"
+    assert len(ild.interventions) == 7
+    assert ild.interventions[0] == "Isatuximab SAR650984"
+    assert ild.interventions[-1] == "Methylprednisolone or equivalent"
+    # The escaped brackets of the description are unescaped.
+    assert ild.description.startswith("Participants will receive isatuximab [intravenous (IV)")
+    assert ld.label == "Lenalidomide and dexamethasone (Ld)"
+    assert ld.type == "ACTIVE_COMPARATOR"
+    assert ld.interventions == ("Lenalidomide", "Dexamethasone")
+    assert ld.description.startswith("Lenalidomide [PO administration]")
+
+
+def test_seed_interventions(seed_trial: Trial) -> None:
+    """Seven interventions with type and description; other names kept at trial level."""
+    names = [iv.name for iv in seed_trial.interventions]
+    assert len(names) == 7
+    assert names[:3] == ["Isatuximab SAR650984", "Lenalidomide", "Dexamethasone"]
+    assert all(iv.type == "DRUG" for iv in seed_trial.interventions)
+    assert seed_trial.interventions[1].description == (
+        "Pharmaceutical form: Capsules Route of administration: Oral"
+    )
+    assert seed_trial.other_intervention_names == ("Sarclisa",)
+
+
+def test_seed_eligibility(seed_trial: Trial) -> None:
+    """7 inclusion items; exclusion bullets one item each, 'Of note:' leading its bullet."""
+    elig = seed_trial.eligibility
+    assert len(elig.inclusion) == 7
+    assert (
+        elig.inclusion[1]
+        == "Eastern Cooperative Oncology Group (ECOG) Performance Status 0 or 1 or 2"
+    )
+    assert "10% to <60%" in elig.inclusion[0]  # "\<60%" unescaped
+    assert "(1 × 10^9/L)" in elig.inclusion[3]  # "10\^9" unescaped
+    assert len(elig.exclusion) == 25
+    assert elig.exclusion[1].startswith("Increased calcium levels")
+    assert elig.exclusion[13].startswith("Of note: Patient can be eligible")
+    assert elig.exclusion[-1].startswith("Vaccination with a live vaccine")
+    assert not any("not intended to contain all considerations" in x for x in elig.exclusion)
+    assert (elig.minimum_age, elig.maximum_age, elig.sex) == ("18 Years", "", "ALL")
+    assert elig.healthy_volunteers is True
+    assert elig.text == ""
+
+
+def test_seed_people_and_organisations(seed_trial: Trial) -> None:
+    """Sponsor with kind and role, responsible party, the study director."""
+    assert seed_trial.sponsor == "Sanofi"
+    assert seed_trial.sponsors[0].kind == "INDUSTRY"
+    assert seed_trial.sponsors[0].role == "lead"
+    assert seed_trial.responsible_party == "SPONSOR"
+    (person,) = seed_trial.investigators
+    assert person.name == "Clinical Sciences & Operations"
+    assert person.role == "STUDY_DIRECTOR"
+    assert person.affiliation == "Sanofi"
+
+
+def test_seed_identifiers_and_related_trials(seed_trial: Trial) -> None:
+    """Four identifiers ('-' type means empty) and one related trial."""
+    ids = seed_trial.identifiers
+    assert [i.id for i in ids] == [
+        "U1111-1222-7068",
+        "2023-507419-37",
+        "2019-003139-47",
+        "EFC15992",
+    ]
+    assert ids[2].type == "EUDRACT_NUMBER"
+    assert ids[3].type == ""
+    assert ids[3].source == "org_study_id"
+    (related,) = seed_trial.related_trials
+    assert related.nct_id == "NCT05911321"
+    assert related.title == "Isa-Pom-Dex in Elderly/Frail Subjects With RRMM"
+    assert related.status == "ACTIVE_NOT_RECRUITING"
+    assert related.phases == ("PHASE2",)
+
+
+def test_seed_sites_and_countries(seed_trial: Trial) -> None:
+    """105 sites in 24 countries, every site with a country code and a site number."""
+    assert len(seed_trial.sites) == 105
+    assert len(seed_trial.countries) == 24
+    assert seed_trial.countries[0] == "United States"
+    assert "Turkey (Türkiye)" in seed_trial.countries
+    assert "New Zealand" in seed_trial.countries
+    assert {s.country for s in seed_trial.sites} == set(seed_trial.countries)
+    assert all(s.country_code for s in seed_trial.sites)
+    assert all(s.site_number for s in seed_trial.sites)
+    first = seed_trial.sites[0]
+    assert (first.facility, first.site_number) == ("UCLA", "8400010")
+    assert (first.city, first.state, first.country_code) == ("Los Angeles", "California", "US")
+
+
+def test_seed_parses_without_warnings(seed_path) -> None:
+    """Every seed site number agrees with its country."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_trial(seed_path)
+
+
+def test_trial_to_dict_is_json_ready(seed_trial: Trial) -> None:
+    """The dict has the agreed keys, ISO dates and plain lists, and survives json.dumps."""
+    data = trial_to_dict(seed_trial)
+    missing = set(REQUIRED_KEYS) - set(data)
+    assert not missing
+    assert data["start_date"] == "2020-06-16"
+    assert data["phases"] == ["PHASE3"]
+    assert data["sponsor"] == "Sanofi"
+    assert set(data["arms"][0]) >= {"label", "type", "description", "interventions"}
+    assert set(data["eligibility"]) >= {
+        "inclusion",
+        "exclusion",
+        "minimum_age",
+        "sex",
+        "healthy_volunteers",
+    }
+    assert set(data["sites"][0]) >= {
+        "facility",
+        "site_number",
+        "city",
+        "state",
+        "country",
+        "country_code",
+        "status",
+    }
+    text = json.dumps(data, ensure_ascii=False)
+    for sentence in LAYOUT_TEXTS:
+        assert sentence not in text
+
+
+# --------------------------------------------------------------------------------------------
+# Site quirks
+
+SITE_CASES = [
+    # Plain site: facility with a spaced site number, state and country.
+    pytest.param(
+        ["UCLA Site Number : 8400010", "Los Angeles, California, United States", "Site Status"],
+        {
+            "facility": "UCLA",
+            "site_number": "8400010",
+            "city": "Los Angeles",
+            "state": "California",
+            "country": "United States",
+            "country_code": "US",
+        },
+        id="spaced-site-number",
+    ),
+    # The registry sometimes leaves a stray '~' before the facility name.
+    pytest.param(
+        [
+            "~University of Texas - MD Anderson Cancer Center Site Number : 8400002",
+            "Houston, Texas, United States",
+            "Site Status",
+        ],
+        {"facility": "University of Texas - MD Anderson Cancer Center", "site_number": "8400002"},
+        id="stray-tilde",
+    ),
+    # No space after the colon, and no facility name at all besides the site number.
+    pytest.param(
+        [
+            "Investigational Site Number :0360008",
+            "Liverpool, New South Wales, Australia",
+            "Site Status",
+        ],
+        {"facility": "Investigational Site", "site_number": "0360008", "country_code": "AU"},
+        id="unspaced-site-number",
+    ),
+    # Empty state between two commas.
+    pytest.param(
+        ["Investigational Site Number :1560002", "Hangzhou, , China", "Site Status"],
+        {"city": "Hangzhou", "state": "", "country": "China", "country_code": "CN"},
+        id="empty-state",
+    ),
+    # The state itself contains a comma: the country is the last element, city the first.
+    pytest.param(
+        [
+            "Investigational Site Number :7240002",
+            "Valencia, Valenciana, Comunidad, Spain",
+            "Site Status",
+        ],
+        {"city": "Valencia", "state": "Valenciana, Comunidad", "country_code": "ES"},
+        id="comma-in-state",
+    ),
+    # ISO's subdivision name "London, City of" also has a comma.
+    pytest.param(
+        [
+            "Investigational Site Number :8260003",
+            "London, London, City of, United Kingdom",
+            "Site Status",
+        ],
+        {"city": "London", "state": "London, City of", "country_code": "GB"},
+        id="city-of-london",
+    ),
+    # The country itself contains a comma.
+    pytest.param(
+        ["Seoul National University Hospital", "Seoul, , Korea, Republic of", "Site Status"],
+        {
+            "city": "Seoul",
+            "state": "",
+            "country": "Korea, Republic of",
+            "country_code": "KR",
+            "site_number": None,
+        },
+        id="korea-republic-of",
+    ),
+    # The registry's own spelling with the new name in brackets.
+    pytest.param(
+        ["Investigational Site Number : 7920005", "Ankara, , Turkey (Türkiye)", "Site Status"],
+        {"country": "Turkey (Türkiye)", "country_code": "TR", "site_number": "7920005"},
+        id="turkey-turkiye",
+    ),
+    # Empty site status (the seed): status stays "".
+    pytest.param(
+        ["Investigational Site Number :4400001", "Vilnius, , Lithuania", "Site Status"],
+        {"status": ""},
+        id="empty-status",
+    ),
+    # Status on the line after 'Site Status' (other records fill it in).
+    pytest.param(
+        ["Mayo Clinic", "Rochester, Minnesota, United States", "Site Status", "RECRUITING"],
+        {"status": "RECRUITING", "facility": "Mayo Clinic", "site_number": None},
+        id="status-next-line",
+    ),
+    # Status on the same line.
+    pytest.param(
+        ["Mayo Clinic", "Rochester, Minnesota, United States", "Site Status COMPLETED"],
+        {"status": "COMPLETED"},
+        id="status-same-line",
+    ),
+    # A zip code between state and country goes to `zip`, not into the state.
+    pytest.param(
+        ["Mayo Clinic", "Rochester, Minnesota, 55905, United States", "Site Status"],
+        {"state": "Minnesota", "zip": "55905", "country_code": "US"},
+        id="zip-in-address",
+    ),
+    # A site without a facility line: only the address.
+    pytest.param(
+        ["Berlin, , Germany", "Site Status", "WITHDRAWN"],
+        {"facility": "", "city": "Berlin", "country_code": "DE", "status": "WITHDRAWN"},
+        id="no-facility",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lines", "expected"), SITE_CASES)
+def test_site_quirks(lines: list[str], expected: dict[str, object]) -> None:
+    """Each quirk of the layout's site blocks is read into the right field."""
+    trial = parse_text(_record(*lines))
+    (site,) = trial.sites
+    for field, value in expected.items():
+        assert getattr(site, field) == value, field
+
+
+def test_site_number_naming_another_country_warns() -> None:
+    """A Sanofi-style number 250xxxx (France) on an Australian site is flagged, not fatal."""
+    text = _record(
+        "Investigational Site Number :0360001",
+        "Wollongong, New South Wales, Australia",
+        "Site Status",
+        "Investigational Site Number :2500099",
+        "Waratah, New South Wales, Australia",
+        "Site Status",
+        "Investigational Site Number :0360002",
+        "Fitzroy, Victoria, Australia",
+        "Site Status",
+        countries="Australia",
+    )
+    with pytest.warns(SiteNumberWarning, match=r"<text>:\d+: site number 2500099 .*FR.*Australia"):
+        trial = parse_text(text)
+    assert len(trial.sites) == 3
+
+
+def test_other_numbering_schemes_do_not_warn() -> None:
+    """Numbers that merely start with a valid ISO code (100 = Bulgaria) are not a scheme."""
+    text = _record(
+        "Site A Site Number : 1001001",
+        "Boston, Massachusetts, United States",
+        "Site Status",
+        "Site B Site Number : 1001002",
+        "Denver, Colorado, United States",
+        "Site Status",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parse_text(text)
+
+
+COUNTRY_LIST_CASES = [
+    # Multi-word names next to each other: greedy longest match.
+    pytest.param(
+        "United States New Zealand South Korea",
+        ("United States", "New Zealand", "South Korea"),
+        id="multi-word",
+    ),
+    # The bracketed name must not swallow the words before it.
+    pytest.param(
+        "Norway Turkey (Türkiye) United Kingdom",
+        ("Norway", "Turkey (Türkiye)", "United Kingdom"),
+        id="turkey-last",
+    ),
+    # One name per line is also fine.
+    pytest.param("Spain\n\nKorea, Republic of", ("Spain", "Korea, Republic of"), id="one-per-line"),
+]
+
+
+@pytest.mark.parametrize(("listed", "expected"), COUNTRY_LIST_CASES)
+def test_countries_list_is_split_into_names(listed: str, expected: tuple[str, ...]) -> None:
+    """The Countries section is a space-separated run of names."""
+    text = f"{HEADER}\nCountries\n\n{listed}\n"
+    assert parse_text(text).countries == expected
+
+
+def test_record_without_locations_has_no_sites() -> None:
+    """A study that lists no locations is valid, with zero sites and countries."""
+    trial = parse_text(HEADER)
+    assert trial.sites == ()
+    assert trial.countries == ()
+    assert trial.phases == ("PHASE1", "PHASE2")
+    assert trial.enrollment == 40
+
+
+@pytest.mark.parametrize(
+    ("phase_text", "expected"),
+    [
+        ("PHASE1, PHASE2", ("PHASE1", "PHASE2")),  # comma-separated
+        ("PHASE2 PHASE3", ("PHASE2", "PHASE3")),  # space-separated
+        ("NA", ("NA",)),  # not applicable (device/behavioural studies) is kept as the registry says
+        ("EARLY_PHASE1", ("EARLY_PHASE1",)),  # underscore is part of the name
+    ],
+)
+def test_phases(phase_text: str, expected: tuple[str, ...]) -> None:
+    """The phase line in its several spellings."""
+    text = HEADER.replace("PHASE1, PHASE2", phase_text)
+    assert parse_text(text).phases == expected
+
+
+def test_unescape_markdown() -> None:
+    """The layout's backslash escapes are undone."""
+    assert unescape(r"\[IMWG\] \<60% 10\^9 a\_b") == "[IMWG] <60% 10^9 a_b"
+    assert unescape("Ostrava - Poruba") == "Ostrava - Poruba"
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: a RecordError that says where
+
+
+BAD_CASES = [
+    # Nothing at all.
+    pytest.param(b"", None, "empty", id="empty"),
+    # Only whitespace is as empty as nothing.
+    pytest.param(b"\n \n\t\n", None, "empty", id="blank"),
+    # NUL bytes: a binary file, reported on the line where the first NUL sits.
+    pytest.param(b"abc\ndef\x00\x01\x02", 2, "binary", id="binary"),
+    # A saved web page instead of the record.
+    pytest.param(b"<!DOCTYPE html>\n<html></html>\n", 1, "HTML", id="html"),
+    # Some other text file.
+    pytest.param(b"# README\n\nThis is a project.\n", 3, "NCT ID", id="not-a-record"),
+    # The title is missing: the record starts with its NCT ID line.
+    pytest.param(b"NCT ID: NCT01234567\n", 1, "title", id="no-title"),
+    # A malformed NCT ID.
+    pytest.param(b"Title\n\nNCT ID: 1234\n", 3, "NCT ID like", id="bad-nct-id"),
+    # Enrollment that is not a number.
+    pytest.param(
+        HEADER.replace("40 participants", "about forty").encode(), 17, "enrollment", id="enrollment"
+    ),
+    # A date that is not YYYY-MM-DD.
+    pytest.param(
+        HEADER.replace("2024-01-31", "31/01/2024").encode(), 5, "YYYY-MM-DD", id="bad-date"
+    ),
+    # A facility with no address after it: the record was cut off mid-site.
+    pytest.param(
+        _record("UCLA Site Number : 8400010", closed=False).encode(),
+        21,
+        "address",
+        id="cut-after-facility",
+    ),
+    # An address whose last element is not a country.
+    pytest.param(
+        _record(
+            "UCLA", "Los Angeles, California", "Site Status", countries="United States"
+        ).encode(),
+        23,
+        "known country",
+        id="address-without-country",
+    ),
+    # Locations with complete sites but no Countries section: truncated.
+    pytest.param(
+        _record(
+            "UCLA", "Los Angeles, California, United States", "Site Status", closed=False
+        ).encode(),
+        26,
+        "Countries",
+        id="no-countries",
+    ),
+    # A word in the Countries list that is no country.
+    pytest.param(
+        (HEADER + "\nCountries\n\nFrance Atlantis\n").encode(),
+        21,
+        "Atlantis",
+        id="bad-country-list",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "line", "fragment"), BAD_CASES)
+def test_bad_records_raise_record_error(data: bytes, line: int | None, fragment: str) -> None:
+    """Each kind of bad input names the file, the line and what was expected."""
+    with pytest.raises(RecordError) as caught:
+        read_record(data, "bad.txt")
+    assert caught.value.path == "bad.txt"
+    assert caught.value.line == line
+    assert fragment in caught.value.message
+
+
+def test_truncated_seed_mid_site_points_at_the_facility(seed_text: str) -> None:
+    """Cutting the seed right after a facility line reports that line."""
+    lines = seed_text.splitlines()
+    cut = lines.index("Investigational Site Number :0360005")
+    with pytest.raises(RecordError) as caught:
+        parse_text("\n".join(lines[: cut + 1]), "seed")
+    assert caught.value.line == cut + 1
+
+
+# --------------------------------------------------------------------------------------------
+# Bytes and files
+
+
+def test_read_record_accepts_bom_and_cp1252(seed_text: str) -> None:
+    """A BOM is dropped; a file in cp1252 (not valid UTF-8) is still read."""
+    with_bom = read_record(b"\xef\xbb\xbf" + seed_text.encode("utf-8"), "bom.txt")
+    assert with_bom.title.startswith("Isatuximab")
+    cp1252 = _record("Hôpital Saint-Louis", "Paris, , France", "Site Status", countries="France")
+    trial = read_record(cp1252.encode("cp1252"), "cp1252.txt")
+    assert trial.sites[0].facility == "Hôpital Saint-Louis"
+
+
+def test_read_record_routes_json_elsewhere() -> None:
+    """JSON goes to the registry parser (or a clear error until it exists)."""
+    try:
+        import dashboard.ctgov  # noqa: F401
+    except ImportError:
+        with pytest.raises(RecordError, match="JSON records are not supported yet"):
+            read_record(b'  {"protocolSection": {}}', "study.json")
+    else:
+        pytest.skip("dashboard.ctgov exists; its own tests cover JSON")
+
+
+def test_load_trial_refuses_huge_files(tmp_path) -> None:
+    """A file over the size limit is refused without parsing it."""
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_RECORD_BYTES + 10)
+    with pytest.raises(RecordError, match="at most"):
+        load_trial(big)
+
+
+def test_load_trial_missing_path_and_directory(tmp_path) -> None:
+    """Missing files and directories raise the usual OSError subclasses."""
+    with pytest.raises(FileNotFoundError):
+        load_trial(tmp_path / "nope.txt")
+    with pytest.raises(IsADirectoryError):
+        load_trial(tmp_path)
