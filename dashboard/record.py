@@ -202,6 +202,10 @@ def decode_record(data: bytes, name: str) -> str:
 
 def read_record(data: bytes, name: str) -> Trial:
     """Decode a record's bytes and parse it as the text layout or as registry JSON."""
+    # Uploads reach here without load_trial's bounded read: refuse oversize bytes before
+    # decoding them (a 100 MB upload would otherwise be parsed in full).
+    if len(data) > MAX_RECORD_BYTES:
+        raise _too_big(name)
     text = decode_record(data, name)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
@@ -219,13 +223,18 @@ def load_trial(path: str | os.PathLike[str]) -> Trial:
     with open(name, "rb") as handle:
         data = handle.read(MAX_RECORD_BYTES + 1)
     if len(data) > MAX_RECORD_BYTES:
-        raise RecordError(
-            name,
-            None,
-            f"expected a trial record of at most {MAX_RECORD_BYTES // (1024 * 1024)} MB, "
-            "found a bigger file",
-        )
+        raise _too_big(name)
     return read_record(data, name)
+
+
+def _too_big(name: str) -> RecordError:
+    """The error for a file over MAX_RECORD_BYTES."""
+    return RecordError(
+        name,
+        None,
+        f"expected a trial record of at most {MAX_RECORD_BYTES // (1024 * 1024)} MB, "
+        "found a bigger file",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
