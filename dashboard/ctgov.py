@@ -25,7 +25,7 @@ from dashboard.model import (
 )
 
 # The text parser's helpers, reused so both layouts split facilities and criteria the same way.
-from dashboard.record import _criteria_items, _facility, _Line, unescape
+from dashboard.record import _criteria_items, _facility, _Line
 
 EXPECTED_STUDY = (
     "expected a ClinicalTrials.gov study (a JSON object with protocolSection), a list of "
@@ -53,6 +53,9 @@ INTERVENTION_TYPE_LABELS: frozenset[str] = frozenset(
         "radiation",
     }
 )
+# CommonMark lets any ASCII punctuation be backslash-escaped; the registry escapes "&" too
+# ("soft \\& bite-sized"), which the text layout's narrower unescape leaves alone.
+MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 LAT_RANGE = (-90.0, 90.0)
 LON_RANGE = (-180.0, 180.0)
 LEAD_ROLE = "lead"
@@ -135,6 +138,11 @@ class _Reader:
         raise self.fail(f"{where}.{key}.date", f"expected YYYY-MM-DD or YYYY-MM, found {raw!r}")
 
 
+def unescape(text: str) -> str:
+    """Undo registry markdown escapes: `\\[` -> `[`, `\\&` -> `&`, `\\>=` -> `>=`."""
+    return MD_ESCAPE.sub(r"\1", text)
+
+
 def _kind(value: Any) -> str:
     """How a JSON value reads in an error message."""
     if value is None:
@@ -190,7 +198,12 @@ def split_criteria(text: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     if not inclusion and not exclusion:
         return (), (), _prose(text)
     rest = _prose("\n".join(loose)) if loose else ""
-    return tuple(_criteria_items(inclusion)), tuple(_criteria_items(exclusion)), rest
+    # _criteria_items undoes the text layout's escapes; the registry's wider set ("\\&") after.
+    return (
+        tuple(unescape(item) for item in _criteria_items(inclusion)),
+        tuple(unescape(item) for item in _criteria_items(exclusion)),
+        rest,
+    )
 
 
 def _strip_type_prefix(name: str, known: set[str]) -> str:
