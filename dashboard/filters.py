@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dashboard.geo import KM_PER_MILE, distances_km
+
 PARAM_TRIAL = "trial"
 PARAM_COUNTRY = "country"
 PARAM_STATUS = "status"
@@ -18,7 +20,6 @@ PARAM_ORDER = (PARAM_TRIAL, PARAM_COUNTRY, PARAM_STATUS, PARAM_NEAR, PARAM_RADIU
 
 UNITS = ("km", "mi")
 DEFAULT_UNITS = "km"
-KM_PER_MILE = 1.609344
 # Half the Earth's circumference: every point on the globe is closer than this.
 MAX_RADIUS_KM = 20_037.5
 # A "near" text longer than this is not a place name; refuse it instead of geocoding it.
@@ -238,8 +239,6 @@ def add_distances(
     Ties keep record order (a stable sort), so two sites in one city always list the same
     way; rows without coordinates get no distance and go last.
     """
-    from dashboard.geo import distances_km
-
     out = table.copy()
     out[SORT_ORDER] = range(len(out))
     out[DISTANCE_KM] = distances_km(out, latitude, longitude)
