@@ -139,7 +139,13 @@ _ISO_DATE = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{2})(?:-(?P<d>\d{2}))?$")
 _ENROLLMENT = re.compile(r"^(?P<n>\d[\d,]*)(?:\s+(?:participants?|patients?|subjects?))?$", re.I)
 _SITE_NUMBER = re.compile(r"\s*\bSite Number\s*:\s*(?P<number>\S+)\s*$")
 _STATUS_LINE = re.compile(r"^Site Status(?:\s*:?\s*(?P<status>\S.*?))?\s*$")
-_POSTCODE = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 \-]{1,9}$", re.I)
+# Postal codes as registries write them: digits (75010, 02905, 1090, 00-001), UK (EC1A 7BE),
+# Canada (M5G 2A2), Netherlands (1012 AB), prefixed (SE-123 45). Not "Praha 4", a district.
+_POSTCODE = re.compile(
+    r"^(?:(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]?\d{2,4})?(?: ?[A-Z]{2})?|\d{2}-\d{3}"
+    r"|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}"
+    r"|[A-Z]\d[A-Z] ?\d[A-Z]\d)$"
+)
 _BULLET = re.compile(r"^(?P<indent>\s*)(?:[*\-•]|\d{1,2}[.)])\s+(?P<text>.*)$")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^~|])")
 _RELATED = re.compile(r"^(?P<id>NCT\d{8})\b\s*(?P<rest>.*)$")

@@ -335,6 +335,18 @@ SITE_CASES = [
         {"state": "Minnesota", "zip": "55905", "country_code": "US"},
         id="zip-in-address",
     ),
+    # "Praha 4" is a district that looks a little like a postcode: it stays the state.
+    pytest.param(
+        ["Fakultni Thomayerova nemocnice", "Prague, Praha 4, Czechia", "Site Status"],
+        {"city": "Prague", "state": "Praha 4", "zip": "", "country_code": "CZ"},
+        id="digit-in-state",
+    ),
+    # A UK postcode with letters; the state is empty.
+    pytest.param(
+        ["Saint Bartholomew's Hospital", "London, , EC1A 7BE, United Kingdom", "Site Status"],
+        {"city": "London", "state": "", "zip": "EC1A 7BE", "country_code": "GB"},
+        id="uk-postcode",
+    ),
     # A site without a facility line: only the address.
     pytest.param(
         ["Berlin, , Germany", "Site Status", "WITHDRAWN"],
@@ -536,15 +548,16 @@ def test_read_record_accepts_bom_and_cp1252(seed_text: str) -> None:
     assert trial.sites[0].facility == "Hôpital Saint-Louis"
 
 
-def test_read_record_routes_json_elsewhere() -> None:
-    """JSON goes to the registry parser (or a clear error until it exists)."""
+def test_read_record_routes_json_elsewhere(repo_root) -> None:
+    """JSON goes to the registry parser (or a clear error until that module exists)."""
+    data = (repo_root / "tests/fixtures/ctgov/NCT06714279.json").read_bytes()
     try:
         import dashboard.ctgov  # noqa: F401
     except ImportError:
         with pytest.raises(RecordError, match="JSON records are not supported yet"):
-            read_record(b'  {"protocolSection": {}}', "study.json")
+            read_record(b"  " + data, "study.json")
     else:
-        pytest.skip("dashboard.ctgov exists; its own tests cover JSON")
+        assert read_record(b"  " + data, "study.json").nct_id == "NCT06714279"
 
 
 def test_load_trial_refuses_huge_files(tmp_path) -> None:
@@ -562,3 +575,141 @@ def test_load_trial_missing_path_and_directory(tmp_path) -> None:
         load_trial(tmp_path / "nope.txt")
     with pytest.raises(IsADirectoryError):
         load_trial(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# Real records in the text layout (provenance in tests/records/README.md)
+
+RECORD_CASES = [
+    # Many sites in many countries, every site status filled in; the JSON kept few other fields.
+    pytest.param(
+        "NCT07062965",
+        {"status": "RECRUITING", "phases": ("PHASE3",), "enrollment": 400, "sponsor": "Pfizer",
+         "sites": 202, "countries": 27, "arms": 0, "start_date": None},
+        id="NCT07062965-many-sites",
+    ),
+    # Observational, Germany and Austria, zips in the address, no phase, untyped cohorts.
+    pytest.param(
+        "NCT06323538",
+        {"status": "RECRUITING", "phases": (), "enrollment": 6000, "study_type": "OBSERVATIONAL",
+         "sponsor": "German Federal Institute for Risk Assessment", "sites": 8, "countries": 2,
+         "arms": 4, "start_date": date(2024, 4, 9), "last_updated": date(2025, 2, 14)},
+        id="NCT06323538-observational-de-at",
+    ),
+    # Phase 2 with three arms sharing interventions, nested criteria, one US site.
+    pytest.param(
+        "NCT06388018",
+        {"status": "RECRUITING", "phases": ("PHASE2",), "enrollment": 325,
+         "sponsor": "NRG Oncology", "sites": 1, "countries": 1, "arms": 3,
+         "start_date": date(2025, 1, 16)},
+        id="NCT06388018-phase2-nested-criteria",
+    ),
+    # Phase 1 in Ireland with no Locations at all, month-only registry dates.
+    pytest.param(
+        "NCT06714279",
+        {"status": "NOT_YET_RECRUITING", "phases": ("PHASE1",), "enrollment": 144,
+         "sponsor": "Royal College of Surgeons, Ireland", "sites": 0, "countries": 0, "arms": 2,
+         "start_date": date(2025, 1, 1), "responsible_party": "PRINCIPAL_INVESTIGATOR"},
+        id="NCT06714279-no-locations",
+    ),
+]  # fmt: skip
+
+
+def _load_record(records_dir, nct_id: str) -> Trial:
+    """Parse one of the real records, failing on any warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return load_trial(records_dir / f"{nct_id}.txt")
+
+
+@pytest.mark.parametrize(("nct_id", "expected"), RECORD_CASES)
+def test_real_record_key_fields(records_dir, nct_id: str, expected: dict[str, object]) -> None:
+    """Each real record parses cleanly with its summary values, site and arm counts."""
+    trial = _load_record(records_dir, nct_id)
+    assert trial.nct_id == nct_id
+    for field, value in expected.items():
+        actual = getattr(trial, field)
+        if field in {"sites", "countries", "arms"}:
+            actual = len(actual)
+        assert actual == value, field
+    assert all(site.country_code for site in trial.sites)
+    assert {site.country for site in trial.sites} == set(trial.countries)
+
+
+@pytest.mark.parametrize("nct_id", ["NCT07062965", "NCT06323538", "NCT06388018"])
+def test_real_record_sites_match_the_registry_json(repo_root, records_dir, nct_id: str) -> None:
+    """Every location of the registry's JSON comes back, in order, with city, zip and status."""
+    study = json.loads((repo_root / "tests/fixtures/ctgov" / f"{nct_id}.json").read_text("utf-8"))
+    study = study["studies"][0] if "studies" in study else study
+    locations = study["protocolSection"]["contactsLocationsModule"]["locations"]
+    trial = _load_record(records_dir, nct_id)
+    got = [(s.facility, s.city, s.state, s.zip, s.country, s.status) for s in trial.sites]
+    want = [
+        (
+            loc.get("facility", ""),
+            loc.get("city", ""),
+            loc.get("state", ""),
+            loc.get("zip", ""),
+            loc["country"],
+            loc.get("status", ""),
+        )
+        for loc in locations
+    ]
+    assert got == want
+
+
+def test_many_sites_record_statuses_and_countries(records_dir) -> None:
+    """NCT07062965: statuses filled in, multi-word and bracketed country names resolved."""
+    trial = _load_record(records_dir, "NCT07062965")
+    statuses = {s.status for s in trial.sites}
+    assert statuses == {"RECRUITING", "NOT_YET_RECRUITING"}
+    codes = {s.country_code for s in trial.sites}
+    assert {"US", "KR", "TW", "TR", "GB", "CZ", "BG"} <= codes
+    assert trial.sites[0].facility == "Ironwood Cancer & Research Centers"
+    assert [iv.name for iv in trial.interventions] == [
+        "PF-07248144",
+        "Fulvestrant",
+        "Everolimus",
+        "Exemestane",
+    ]
+
+
+def test_nested_criteria_fold_into_their_parent(records_dir) -> None:
+    """NCT06388018: indented sub-bullets stay with the item that introduces them."""
+    elig = _load_record(records_dir, "NCT06388018").eligibility
+    assert len(elig.inclusion) == 14
+    assert len(elig.exclusion) == 9
+    sub_study_a = elig.inclusion[9]
+    assert sub_study_a.startswith("SUB-STUDY A: Patients with endometrial carcinoma")
+    assert "\n- Cohort A1:" in sub_study_a
+    assert "\n- Stage III, any grade, pNx/N0-2, with or without LVI" in sub_study_a
+    assert "Patients' age must be >= 18 years" in elig.inclusion  # "\>=" unescaped
+
+
+def test_arms_share_interventions(records_dir) -> None:
+    """NCT06388018: arms list shared interventions; descriptions do not leak into labels."""
+    trial = _load_record(records_dir, "NCT06388018")
+    assert [a.label for a in trial.arms] == ["Cohort A1", "Cohort A2", "Sub-study B"]
+    assert [a.type for a in trial.arms] == [
+        "ACTIVE_COMPARATOR",
+        "EXPERIMENTAL",
+        "ACTIVE_COMPARATOR",
+    ]
+    assert [len(a.interventions) for a in trial.arms] == [6, 8, 7]
+    assert "External Beam Radiation Therapy" in trial.arms[1].interventions
+    types = {iv.name: iv.type for iv in trial.interventions}
+    assert types["External Beam Radiation Therapy"] == "RADIATION"
+    assert types["Computed Tomography"] == "PROCEDURE"
+
+
+def test_record_without_locations_keeps_its_multi_paragraph_arm(records_dir) -> None:
+    """NCT06714279: no sites; the first arm's two paragraphs stay in its description."""
+    trial = _load_record(records_dir, "NCT06714279")
+    first, second = trial.arms
+    assert first.label == "Study Group - Tap Block"
+    assert first.description.count("\n\n") == 1
+    assert first.interventions == ("Tap Block - Bupivacaine",)
+    assert second.label == "Control Group - Intraperitoneal Local Anesthetic onto Liver"
+    assert second.description.startswith("Administration of local anesthetic")
+    assert trial.eligibility.healthy_volunteers is False
+    assert trial.identifiers[0].id == "24.71"
