@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import subprocess
 import sys
 from datetime import date
@@ -511,3 +513,39 @@ def test_cli_parse_reports_malformed_json_as_one_line(tmp_path: Path) -> None:
 
 def test_load_trial_reads_a_json_file_by_path() -> None:
     assert load_trial(FIXTURES / "NCT06171568.json").nct_id == "NCT06171568"
+
+
+# ---------------------------------------------------------------------------------------------
+# The reviewed registry points agree with the fixtures they come from
+
+GEOPOINT_CASES = Path(__file__).resolve().parent / "fixtures" / "geopoints" / "cases.csv"
+WRONG_KM = 50.0  # the cross-check's threshold
+EARTH_KM = 6371.0088
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    (lat1, lon1), (lat2, lon2) = (tuple(map(math.radians, p)) for p in (a, b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_KM * math.asin(math.sqrt(h))
+
+
+def test_geopoint_cases_match_their_records_and_the_50_km_rule() -> None:
+    with GEOPOINT_CASES.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 30
+    assert {r["registry_wrong"] for r in rows} == {"yes", "no"}
+    for row in rows:
+        site = next(
+            s
+            for s in _trial(row["nct_id"]).sites
+            if s.city == row["city"] and row["facility"].startswith(s.facility)
+        )
+        registry = (float(row["registry_lat"]), float(row["registry_lon"]))
+        assert site.geo_point == registry, row["city"]
+        assert (site.state, site.country) == (row["state"], row["country"])
+        far = _km(registry, (float(row["true_lat"]), float(row["true_lon"]))) > WRONG_KM
+        assert far == (row["registry_wrong"] == "yes"), row["city"]
+        assert row["comment"]
