@@ -68,44 +68,53 @@ HEADINGS: tuple[str, ...] = (
     "More Related Trials",
 )
 
-# Fixed sentences the layout prints under a heading: page furniture, never data.
+# The fixed sentence the layout prints under a heading: page furniture, never data.
+HEADING_EXPLANATIONS: dict[str, str] = {
+    "Basic Information": "Get a concise snapshot of the trial, including recruitment status, "
+    "study phase, enrollment targets, and key timeline milestones.",
+    "Brief Summary": "Review the sponsor-provided synopsis that highlights what the study is "
+    "about and why it is being conducted.",
+    "Detailed Description": "Dive into the extended narrative that explains the scientific "
+    "background, objectives, and procedures in greater depth.",
+    "Conditions": "See the medical conditions and disease areas that this research is "
+    "targeting or investigating.",
+    "Study Design": "Understand how the trial is structured, including allocation methods, "
+    "masking strategies, primary purpose, and other design elements.",
+    "Study Groups": "Review each arm or cohort in the study, along with the interventions and "
+    "objectives associated with them.",
+    "Interventions": "Learn about the drugs, procedures, or behavioral strategies being tested "
+    "and how they are applied within this trial.",
+    "Other Intervention Names": "Discover alternative or legacy names that may be used to "
+    "describe the listed interventions across different sources.",
+    "Eligibility Criteria": "Check the participation requirements, including inclusion and "
+    "exclusion rules, age limits, and whether healthy volunteers are accepted.",
+    "Sponsors": "Meet the organizations funding or collaborating on the study and learn about "
+    "their roles.",
+    "Responsible Party": "Identify the individual or organization who holds primary "
+    "responsibility for the study information submitted to regulators.",
+    "Principal Investigators": "Learn about the lead researchers overseeing the trial and their "
+    "institutional affiliations.",
+    "Locations": "Explore where the study is taking place and check the recruitment status at "
+    "each participating site.",
+    "Countries": "Review the countries where the study has at least one active or historical site.",
+    "Related Links": "Access external resources that provide additional context or updates "
+    "about the study.",
+    "Other Identifiers": "Review additional registry numbers or institutional identifiers "
+    "associated with this trial.",
+    "More Related Trials": "Additional clinical trials that may be relevant based on similarity "
+    "analysis.",
+}
+
+# Every sentence of page furniture: the explanations plus the results placeholder and the
+# disclaimer printed after the eligibility criteria.
 LAYOUT_TEXTS: frozenset[str] = frozenset(
     {
+        *HEADING_EXPLANATIONS.values(),
         "Results pending",
         "The study team has not published outcome measurements, participant flow, or safety "
         "data for this trial yet. Check back later for updates.",
-        "Get a concise snapshot of the trial, including recruitment status, study phase, "
-        "enrollment targets, and key timeline milestones.",
-        "Review the sponsor-provided synopsis that highlights what the study is about and why "
-        "it is being conducted.",
-        "Dive into the extended narrative that explains the scientific background, objectives, "
-        "and procedures in greater depth.",
-        "See the medical conditions and disease areas that this research is targeting or "
-        "investigating.",
-        "Understand how the trial is structured, including allocation methods, masking "
-        "strategies, primary purpose, and other design elements.",
-        "Review each arm or cohort in the study, along with the interventions and objectives "
-        "associated with them.",
-        "Learn about the drugs, procedures, or behavioral strategies being tested and how they "
-        "are applied within this trial.",
-        "Discover alternative or legacy names that may be used to describe the listed "
-        "interventions across different sources.",
-        "Check the participation requirements, including inclusion and exclusion rules, age "
-        "limits, and whether healthy volunteers are accepted.",
         "The above information is not intended to contain all considerations relevant to a "
         "potential participation in a clinical trial.",
-        "Meet the organizations funding or collaborating on the study and learn about their roles.",
-        "Identify the individual or organization who holds primary responsibility for the "
-        "study information submitted to regulators.",
-        "Learn about the lead researchers overseeing the trial and their institutional "
-        "affiliations.",
-        "Explore where the study is taking place and check the recruitment status at each "
-        "participating site.",
-        "Review the countries where the study has at least one active or historical site.",
-        "Access external resources that provide additional context or updates about the study.",
-        "Review additional registry numbers or institutional identifiers associated with this "
-        "trial.",
-        "Additional clinical trials that may be relevant based on similarity analysis.",
     }
 )
 
@@ -247,16 +256,37 @@ def _too_big(name: str) -> RecordError:
 # Splitting the text into sections
 
 
+def _heading_indices(lines: Sequence[_Line]) -> set[int]:
+    """Which lines open a section: a heading's first occurrence, unless a later one is
+    followed by the heading's explanation sentence (then the earlier was data)."""
+    candidates: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        text = line.text.strip()
+        if text in HEADINGS:
+            candidates.setdefault(text, []).append(i)
+    chosen: set[int] = set()
+    for heading, indices in candidates.items():
+        explanation = HEADING_EXPLANATIONS.get(heading)
+        explained = [
+            i
+            for i in indices
+            if explanation and i + 1 < len(lines) and lines[i + 1].text.strip() == explanation
+        ]
+        chosen.add(explained[0] if explained else indices[0])
+    return chosen
+
+
 def _split_sections(lines: Sequence[_Line]) -> dict[str, tuple[_Line, list[_Line]]]:
     """Heading -> (heading line, its content lines without layout sentences)."""
     sections: dict[str, tuple[_Line, list[_Line]]] = {}
+    openers = _heading_indices(lines)
     current: list[_Line] | None = None
-    for line in lines:
-        if line.text in HEADINGS and line.text not in sections:
+    for i, line in enumerate(lines):
+        if i in openers:
             current = []
-            sections[line.text] = (line, current)
+            sections[line.text.strip()] = (line, current)
             continue
-        if current is None or line.text in LAYOUT_TEXTS:
+        if current is None or line.text.strip() in LAYOUT_TEXTS:
             continue
         current.append(line)
     return sections

@@ -713,3 +713,27 @@ def test_record_without_locations_keeps_its_multi_paragraph_arm(records_dir) -> 
     assert second.description.startswith("Administration of local anesthetic")
     assert trial.eligibility.healthy_volunteers is False
     assert trial.identifiers[0].id == "24.71"
+
+
+def test_heading_word_inside_free_text_is_data(seed_text: str) -> None:
+    """A summary line that happens to read 'Locations' does not open the Locations section."""
+    text = seed_text.replace(
+        "Study duration is expected",
+        "Locations\n\nSites are in 24 countries.\n\nStudy duration is expected",
+    )
+    trial = parse_text(text)
+    assert len(trial.sites) == 105
+    assert trial.detailed_description.startswith("Locations\n\nSites are in 24 countries.")
+
+
+@pytest.mark.parametrize(
+    "newline",
+    [
+        "\r\n",  # saved on Windows
+        "\r",  # classic Mac line ends
+    ],
+)
+def test_other_line_endings_read_the_same(seed_text: str, seed_trial: Trial, newline: str) -> None:
+    """Line endings do not change the parse."""
+    data = seed_text.replace("\n", newline).encode("utf-8")
+    assert read_record(data, "seed") == seed_trial
