@@ -236,8 +236,10 @@ def load_trial(path: str | os.PathLike[str]) -> Trial:
     """Read a record file (at most MAX_RECORD_BYTES) and parse it."""
     name = os.fspath(path)
     with open(name, "rb") as handle:
-        data = handle.read(MAX_RECORD_BYTES + 1)
-    if len(data) > MAX_RECORD_BYTES:
+        # A regular file's size is known up front; a pipe's is not, so read one byte too many.
+        too_big = os.fstat(handle.fileno()).st_size > MAX_RECORD_BYTES
+        data = b"" if too_big else handle.read(MAX_RECORD_BYTES + 1)
+    if too_big or len(data) > MAX_RECORD_BYTES:
         raise _too_big(name)
     return read_record(data, name)
 
@@ -588,7 +590,7 @@ def _parse_related(body: Sequence[_Line]) -> tuple[RelatedTrial, ...]:
         match = _RELATED.match(line.text)
         if match:
             words = match["rest"].split()
-            status = words[0] if words and words[0].isupper() else ""
+            status = words[0] if words and words[0] in SITE_STATUSES else ""
             phases = tuple(words[1:] if status else words)
             trials.append(
                 RelatedTrial(

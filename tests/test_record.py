@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from datetime import date
 
@@ -347,6 +348,25 @@ SITE_CASES = [
         {"city": "London", "state": "", "zip": "EC1A 7BE", "country_code": "GB"},
         id="uk-postcode",
     ),
+    # This sponsor's numbers start with the ISO numeric country code (036 = Australia):
+    # a 250 (France) number on an Australian site warns, naming the facility's line.
+    pytest.param(
+        [
+            "Investigational Site Number :0360001",
+            "Wollongong, New South Wales, Australia",
+            "Site Status",
+            "Investigational Site Number :2500099",
+            "Waratah, New South Wales, Australia",
+            "Site Status",
+        ],
+        {
+            "site_number": "2500099",
+            "country_code": "AU",
+            "warning": r"^<text>:27: site number 2500099 starts with 250 \(FR\) but the site is "
+            r"in Australia \(AU\)$",
+        },
+        id="site-number-names-another-country",
+    ),
     # A site without a facility line: only the address.
     pytest.param(
         ["Berlin, , Germany", "Site Status", "WITHDRAWN"],
@@ -358,11 +378,22 @@ SITE_CASES = [
 
 @pytest.mark.parametrize(("lines", "expected"), SITE_CASES)
 def test_site_quirks(lines: list[str], expected: dict[str, object]) -> None:
-    """Each quirk of the layout's site blocks is read into the right field."""
-    trial = parse_text(_record(*lines))
-    (site,) = trial.sites
+    """Each quirk of the layout's site blocks is read into the right field (of the last site);
+    a `warning` entry is the SiteNumberWarning expected, and no row may warn otherwise."""
+    expected = dict(expected)
+    warning = expected.pop("warning", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trial = parse_text(_record(*lines))
+    site = trial.sites[-1]
     for field, value in expected.items():
         assert getattr(site, field) == value, field
+    messages = [str(w.message) for w in caught if issubclass(w.category, SiteNumberWarning)]
+    if warning is None:
+        assert messages == []
+    else:
+        (message,) = messages
+        assert re.search(str(warning), message), message
 
 
 def test_site_number_naming_another_country_warns() -> None:
