@@ -31,13 +31,13 @@ from dashboard.model import Site
 PRECISIONS = ("city", "district", "region", "country")
 GEOCODERS = ("gazetteer", "nominatim", "registry", "override")
 # Ranking weights (score = log10(population + 10) - penalties).
-ALTERNATE_NAME_PENALTY = 0.5
+ALTERNATE_NAME_PENALTY = 1.0
 SECTION_PENALTY = 2.0
 STATE_MISMATCH_PENALTY = 10.0
 STATE_ANCHOR_BONUS = 3.0
 # A candidate is a "section" of a city when a place this many times as populous lies this close.
 SECTION_RADIUS_KM = 10.0
-SECTION_POPULATION_RATIO = 5.0
+SECTION_POPULATION_RATIO = 10.0
 # Two candidates closer than this in score but farther apart than AMBIGUOUS_KM -> review.
 AMBIGUITY_MARGIN = 0.5
 AMBIGUOUS_KM = 25.0
@@ -46,6 +46,7 @@ STATE_ANCHOR_KM = 100.0
 # A district named in "City - District" must lie this close to the city to be taken.
 DISTRICT_OF_CITY_KM = 25.0
 FUZZY_CUTOFF = 0.88
+OUT_OF_REGION = "not in the named state"
 # The registry's own point is trusted unless it is this far from the gazetteer's city.
 REGISTRY_MAX_KM = 50.0
 NOMINATIM_USER_AGENT = "trial-sites-dashboard/0.1 (+https://github.com/trial-sites-dashboard)"
@@ -146,6 +147,8 @@ def city_variants(city: str) -> list[Variant]:
         if name and all(v.name != name or v.kind != kind for v in out):
             out.append(Variant(name, kind, note))
 
+    # "Halle (Saale)" is GeoNames' own name: the literal form goes first.
+    add(fold(city), "city")
     bare = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", city)
     parts = [p for p in CITY_DISTRICT_SEPARATOR.split(bare) if p.strip()]
     if len(parts) == 2:
@@ -264,11 +267,18 @@ class GazetteerMatcher:
         regions = self.g.match_regions(state, cc) if state.strip() else set()
         anchor = None if regions else self._state_anchor(state, cc)
         variants = city_variants(city)
+        stray: GeocodeResult | None = None
         for fuzzy in (False, True):
             for v in variants:
                 res = self._try_variant(v, regions, anchor, cc, query, fuzzy)
-                if res is not None:
+                if res is None:
+                    continue
+                if not res.note.startswith(OUT_OF_REGION):
                     return res
+                # Outside the named region: keep looking (another spelling may be inside it).
+                stray = stray or res
+        if stray is not None and not any(v.kind == "ward" for v in variants):
+            return stray
         return self._fallback(city, variants, regions, cc, query)
 
     def _try_variant(
@@ -325,11 +335,11 @@ class GazetteerMatcher:
         # A "section" note only matters when it decided between same-named places.
         notes = (list(why) if len(scored) > 1 else []) + ([v.note] if v.note else [])
         review = fuzzy
-        if fuzzy:
-            notes.append(f"fuzzy match of '{v.name}'")
         if regions and best.place.region not in regions:
             review = True
-            notes.append(f"state not matched; placed in {self.g.region_name(best.place.region)}")
+            notes.insert(0, f"{OUT_OF_REGION}; placed in {self.g.region_name(best.place.region)}")
+        if fuzzy:
+            notes.append(f"fuzzy match of '{v.name}'")
         if len(scored) > 1:
             (second_score, _), second = scored[1]
             far = (
