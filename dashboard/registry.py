@@ -83,7 +83,9 @@ def _read_body(response: Any, timeout: float, url: str) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = response.read(CHUNK_BYTES)
+        # read1 returns what one recv brings, so a body trickled in byte by byte still meets
+        # the deadline check below (read(n) would block until all n bytes had arrived).
+        chunk = response.read1(CHUNK_BYTES)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
@@ -105,6 +107,8 @@ def fetch_study(
 ) -> dict[str, Any]:
     """GET {base}/studies/{nctId}?format=json and return the decoded study object."""
     nct_id = normalise_nct_id(nct_id)
+    if not timeout > 0:
+        raise FetchError(f"expected a timeout above 0 seconds, found {timeout:g}")
     url = study_url(nct_id, base_url)
     host = urllib.parse.urlsplit(url).netloc or url
     request = urllib.request.Request(
@@ -173,7 +177,8 @@ def run_fetch(args: argparse.Namespace) -> int:
     """`python -m dashboard fetch NCT...`: download, check it reads as a trial, save, report."""
     nct_id = normalise_nct_id(args.nct_id)
     base_url = getattr(args, "base_url", None) or API_BASE
-    timeout = getattr(args, "timeout", None) or DEFAULT_TIMEOUT
+    timeout = getattr(args, "timeout", None)
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     study = fetch_study(nct_id, base_url=base_url, timeout=timeout)
     try:
         trial = trial_from_study(study, f"{nct_id} from ClinicalTrials.gov")

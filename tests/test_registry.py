@@ -96,6 +96,13 @@ def fake() -> Iterator[FakeRegistry]:
         yield server
 
 
+@pytest.fixture(autouse=True)
+def no_proxy_for_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's HTTP(S)_PROXY must not swallow requests to 127.0.0.1 (subprocesses too)."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
 @pytest.fixture
 def closed_port() -> int:
     """A port on 127.0.0.1 that nothing listens on: stands in for "no network"."""
@@ -169,6 +176,12 @@ def test_no_network_says_check_your_connection(closed_port: int) -> None:
 def test_bad_nct_ids_are_refused_before_any_request(nct_id: str) -> None:
     with pytest.raises(FetchError, match="expected an NCT ID like NCT04270409"):
         fetch_study(nct_id, base_url="http://127.0.0.1:9/never-used")
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0])  # socket timeouts must be positive
+def test_a_timeout_that_is_not_positive_is_refused(timeout: float) -> None:
+    with pytest.raises(FetchError, match="expected a timeout above 0 seconds"):
+        fetch_study(STUDY_ID, base_url="http://127.0.0.1:9/never-used", timeout=timeout)
 
 
 def test_normalise_and_url() -> None:
