@@ -1,0 +1,267 @@
+"""The cached table: resume, force, overrides, one lookup per place, atomic and failure-safe."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from dashboard import build, store
+from dashboard.build import (
+    build_table,
+    ensure_table,
+    load_overrides,
+    run_build,
+    site_id,
+    table_matches,
+)
+from dashboard.errors import TableError
+from dashboard.geocode import GeocodeResult
+from dashboard.model import Site, Trial
+from dashboard.store import read_table
+
+
+class CountingGeocoder:
+    """A fake geocoder: a fixed point per city, counting calls; may fail on the n-th call."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.calls: list[str] = []
+        self.fail_on = fail_on
+
+    def geocode(self, site: Site) -> GeocodeResult:
+        self.calls.append(site.city)
+        if self.fail_on is not None and len(self.calls) == self.fail_on:
+            raise RuntimeError("geocoder exploded")
+        h = sum(map(ord, site.city)) % 80
+        return GeocodeResult(h, h, "city", "gazetteer", site.city, site.city)
+
+
+def _trial(*cities: str) -> Trial:
+    sites = tuple(
+        Site(facility=f"F{i}", city=c, country="France", country_code="FR")
+        for i, c in enumerate(cities)
+    )
+    return Trial(nct_id="NCT00000001", title="t", sites=sites)
+
+
+def _args(record, out, **kw) -> argparse.Namespace:
+    base = dict(
+        record=str(record),
+        out=str(out),
+        geocoder="offline",
+        overrides=None,
+        force=False,
+        user_agent=None,
+        timeout=1.0,
+        quiet=True,
+    )
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_site_ids_are_stable_in_record_order():
+    df = build_table(_trial("Paris", "Lyon"), existing=None, geocoder=CountingGeocoder())
+    assert df["site_id"].tolist() == ["NCT00000001-001", "NCT00000001-002"]
+    assert site_id("NCT04270409", 104) == "NCT04270409-105"
+
+
+def test_same_place_is_looked_up_once_per_run():
+    geo = CountingGeocoder()
+    df = build_table(_trial("Paris", "Lyon", "Paris", "paris "), existing=None, geocoder=geo)
+    assert geo.calls == ["Paris", "Lyon"]
+    assert df.attrs["stats"]["geocoded"] == 4 and df.attrs["stats"]["lookups"] == 2
+
+
+def test_resume_geocodes_only_rows_without_a_point():
+    first = build_table(_trial("Paris", "Lyon"), existing=None, geocoder=CountingGeocoder())
+    first.loc[1, ["latitude", "longitude"]] = None  # a row that never got its point
+    geo = CountingGeocoder()
+    again = build_table(_trial("Paris", "Lyon", "Nice"), existing=first, geocoder=geo)
+    assert geo.calls == ["Lyon", "Nice"]
+    assert again.attrs["stats"]["cached"] == 1
+
+
+def test_changed_address_is_geocoded_again():
+    first = build_table(_trial("Paris", "Lyon"), existing=None, geocoder=CountingGeocoder())
+    geo = CountingGeocoder()
+    build_table(_trial("Paris", "Lille"), existing=first, geocoder=geo)
+    assert geo.calls == ["Lille"]
+
+
+def test_force_redoes_every_row():
+    first = build_table(_trial("Paris", "Lyon"), existing=None, geocoder=CountingGeocoder())
+    geo = CountingGeocoder()
+    build_table(_trial("Paris", "Lyon"), existing=first, geocoder=geo, force=True)
+    assert geo.calls == ["Paris", "Lyon"]
+
+
+def test_progress_is_reported_per_row():
+    seen = []
+    build_table(
+        _trial("Paris", "Lyon"),
+        existing=None,
+        geocoder=CountingGeocoder(),
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen == [(1, 2), (2, 2)]
+
+
+def _write_overrides(path, body: str):
+    path.write_text(
+        "nct_id,site_id,city,state,country,latitude,longitude,precision,note\n" + body,
+        encoding="utf-8",
+    )
+    return load_overrides(path)
+
+
+def test_overrides_apply_first_by_site_id_and_by_address(tmp_path):
+    ov = _write_overrides(
+        tmp_path / "o.csv",
+        ",NCT00000001-002,,,,45.0,5.0,district,by id\n,,Nice,,France,43.7,7.27,city,by address\n",
+    )
+    geo = CountingGeocoder()
+    df = build_table(_trial("Paris", "Lyon", "Nice"), existing=None, geocoder=geo, overrides=ov)
+    assert geo.calls == ["Paris"]
+    assert df["geocoder"].tolist() == ["gazetteer", "override", "override"]
+    assert df.loc[1, "precision"] == "district" and df.loc[2, "note"] == "by address"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (",,Nice,,France,north,7,city,\n", "latitude not a number"),
+        (",,Nice,,France,95,7,city,\n", "latitude out of range"),
+        (",,,,,43,7,city,\n", "matches nothing: no site_id and no city/country"),
+        (",,Nice,,France,43,7,street,\n", "unknown precision"),
+    ],
+)
+def test_bad_overrides_are_refused(tmp_path, body, why):
+    with pytest.raises(TableError):
+        _write_overrides(tmp_path / "o.csv", body)
+
+
+def test_committed_overrides_file_is_valid(repo_root):
+    assert len(load_overrides(repo_root / "data" / "overrides.csv")) >= 1
+
+
+def test_geocoder_failure_mid_build_leaves_table_unchanged(tmp_path, seed_path, monkeypatch):
+    out = tmp_path / "t.csv"
+    assert run_build(_args(seed_path, out)) == 0
+    before = out.read_bytes()
+    monkeypatch.setattr(build, "offline_geocoder", lambda: CountingGeocoder(fail_on=3))
+    with pytest.raises(RuntimeError):
+        run_build(_args(seed_path, out, force=True))
+    assert out.read_bytes() == before
+
+
+def test_crash_while_saving_leaves_table_unchanged(tmp_path, seed_path, monkeypatch):
+    out = tmp_path / "t.csv"
+    assert run_build(_args(seed_path, out)) == 0
+    before = out.read_bytes()
+
+    def boom(*a):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        run_build(_args(seed_path, out, force=True))
+    assert out.read_bytes() == before
+
+
+def test_second_build_uses_the_cache(tmp_path, seed_path, monkeypatch, capsys):
+    out = tmp_path / "t.csv"
+    run_build(_args(seed_path, out))
+    monkeypatch.setattr(build, "offline_geocoder", lambda: CountingGeocoder(fail_on=1))
+    assert run_build(_args(seed_path, out)) == 0  # nothing to geocode: the geocoder never runs
+    assert "0 geocoded now" in capsys.readouterr().err
+
+
+def test_committed_seed_table_is_current_and_reviewed(repo_root, seed_trial):
+    df = read_table(repo_root / "data" / "NCT04270409.sites.csv")
+    assert table_matches(df, seed_trial)
+    assert df["latitude"].notna().all()
+    assert not df["needs_review"].any()  # every flagged row is fixed in data/overrides.csv
+    assert set(df["precision"]) <= {"city", "district"}
+
+
+def test_ensure_table_reads_a_current_table(tmp_path, seed_trial, repo_root):
+    (tmp_path / "NCT04270409.sites.csv").write_bytes(
+        (repo_root / "data" / "NCT04270409.sites.csv").read_bytes()
+    )
+    df = ensure_table(seed_trial, tmp_path, geocoder=CountingGeocoder(fail_on=1))
+    assert len(df) == 105
+
+
+def test_ensure_table_rebuilds_a_stale_table(tmp_path):
+    geo = CountingGeocoder()
+    ensure_table(_trial("Paris", "Lyon"), tmp_path, geocoder=geo)
+    df = ensure_table(_trial("Paris", "Nice"), tmp_path, geocoder=geo)
+    assert geo.calls == ["Paris", "Lyon", "Nice"]
+    assert read_table(tmp_path / "NCT00000001.sites.csv")["city"].tolist() == ["Paris", "Nice"]
+    assert df["city"].tolist() == ["Paris", "Nice"]
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"",  # empty file
+        b"\x89PNG\r\n\x1a\n\x00\x00",  # a binary file saved under the table's name
+        b"nct_id,site_id\nNCT00000001,x\n",  # truncated to a foreign shape
+    ],
+)
+def test_ensure_table_sets_a_corrupt_table_aside_and_rebuilds(tmp_path, junk):
+    path = tmp_path / "NCT00000001.sites.csv"
+    path.write_bytes(junk)
+    with pytest.warns(UserWarning, match="corrupt"):
+        df = ensure_table(_trial("Paris"), tmp_path, geocoder=CountingGeocoder())
+    assert len(df) == 1 and read_table(path)["city"].tolist() == ["Paris"]
+    assert [p.read_bytes() for p in tmp_path.glob("*.corrupt-*")] == [junk]
+
+
+def test_ensure_table_in_a_read_only_dir_still_returns_the_table(tmp_path, monkeypatch):
+    def refuse(df, path):
+        raise PermissionError(13, "read-only", str(path))
+
+    monkeypatch.setattr(build, "write_table", refuse)
+    with pytest.warns(UserWarning, match="could not save"):
+        df = ensure_table(_trial("Paris"), tmp_path, geocoder=CountingGeocoder())
+    assert len(df) == 1
+
+
+def test_registry_points_are_never_shared_between_sites():
+    sites = (
+        Site(
+            facility="a", city="Paris", country="France", country_code="FR", geo_point=(48.8, 2.3)
+        ),
+        Site(
+            facility="b", city="Paris", country="France", country_code="FR", geo_point=(48.9, 2.4)
+        ),
+    )
+    geo = CountingGeocoder()
+    build_table(Trial(nct_id="NCT1", title="", sites=sites), existing=None, geocoder=geo)
+    assert geo.calls == ["Paris", "Paris"]
+
+
+def test_cli_build_works_offline(tmp_path, repo_root):
+    out = tmp_path / "seed.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "dashboard", "build", "data/NCT04270409.txt", "--out", str(out)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "105 rows" in proc.stderr
+    df = read_table(out)
+    committed = read_table(repo_root / "data" / "NCT04270409.sites.csv")
+    pd.testing.assert_frame_equal(df, committed)
+
+
+def test_replace_keeps_frozen_results():
+    r = GeocodeResult(1, 2, "city", "gazetteer", "x", "x")
+    assert replace(r, note="n").note == "n" and r.note == ""
