@@ -32,9 +32,9 @@ SPREAD_SPACING_KM = 3.0
 COLOCATED_DECIMALS = 4  # ~11 m: closer than this counts as the same point
 KM_PER_DEGREE_LAT = 111.32
 
-# The assumed map size when fitting the view; Streamlit stretches the width, so this is
-# a typical desktop width. A margin keeps edge markers off the border.
-MAP_WIDTH_PX = 900
+# The assumed map size when fitting the view: the map takes two thirds of a wide page, about
+# 560 px on a laptop screen. Erring narrow zooms out a little rather than cutting sites off.
+MAP_WIDTH_PX = 560
 MAP_HEIGHT_PX = 520
 FIT_PADDING = 0.15
 TILE_SIZE_PX = 256
@@ -42,6 +42,11 @@ MIN_ZOOM = 0.5
 MAX_ZOOM = 11.0  # city level: a single site is not shown at street level
 WORLD_VIEW = {"latitude": 20.0, "longitude": 0.0, "zoom": 0.8}
 MERCATOR_MAX_LAT = 85.0511
+
+# pydeck reads a plain string argument as a JavaScript expression; a literal needs pdk.types.String.
+PIXELS = pdk.types.String("pixels")
+ONLINE_MAP_PROVIDER = "carto"
+ONLINE_MAP_STYLE = "light"
 
 MARKER_RADIUS_PX = 6
 ORIGIN_RADIUS_PX = 9
@@ -307,7 +312,6 @@ def build_deck(
                 data=[{"position": [origin[1], origin[0]]}],
                 get_position="position",
                 get_radius=radius_km * 1000,
-                radius_units="meters",
                 stroked=True,
                 filled=True,
                 get_fill_color=RADIUS_FILL,
@@ -325,7 +329,7 @@ def build_deck(
             get_fill_color="color",
             get_line_color=MARKER_LINE,
             get_radius=MARKER_RADIUS_PX,
-            radius_units="pixels",
+            radius_units=PIXELS,
             stroked=True,
             line_width_min_pixels=1,
             pickable=True,
@@ -342,7 +346,7 @@ def build_deck(
                 get_fill_color=ORIGIN_COLOR,
                 get_line_color=[255, 255, 255, 255],
                 get_radius=ORIGIN_RADIUS_PX,
-                radius_units="pixels",
+                radius_units=PIXELS,
                 stroked=True,
                 line_width_min_pixels=2,
                 pickable=False,
@@ -351,14 +355,18 @@ def build_deck(
     framed = [(p["position"][1], p["position"][0]) for p in points]
     if origin is not None:
         framed.append(origin)
-    view = fit_view(framed)
+    basemap_args: dict[str, Any] = {"map_provider": None}
+    if basemap:
+        basemap_args = {"map_provider": ONLINE_MAP_PROVIDER, "map_style": ONLINE_MAP_STYLE}
+    # Offline, `map_style` is left out on purpose: pydeck then writes its "__MAP_STYLE__"
+    # placeholder, which Streamlit's front end reads as "no basemap". An explicit None or ""
+    # makes that front end fall back to Carto's Positron style, fetched from the internet.
     return pdk.Deck(
         layers=layers,
-        initial_view_state=view,
-        map_provider="carto" if basemap else None,
-        map_style="light" if basemap else None,
+        initial_view_state=fit_view(framed),
         # Text, never HTML: deck.gl puts text tooltips in with innerText.
         tooltip={"text": "{tip}"},
+        **basemap_args,
     )
 
 

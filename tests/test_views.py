@@ -163,12 +163,16 @@ def test_deck_is_offline_with_outlines_sites_and_a_text_tooltip() -> None:
     deck = build_deck(points, load_outlines(OUTLINES))
     spec = json.loads(deck.to_json())
     assert deck.map_provider is None
-    assert not spec.get("mapStyle")
+    # pydeck's placeholder, which Streamlit reads as "no basemap"; None or "" would make it
+    # fetch Carto's style from the internet
+    assert spec["mapStyle"] == "__MAP_STYLE__"
     ids = [layer["id"] for layer in spec["layers"]]
     assert ids == [OUTLINE_LAYER_ID, SITE_LAYER_ID]
     sites = spec["layers"][1]
     assert sites["@@type"] == "ScatterplotLayer" and sites["pickable"] is True
     assert len(sites["data"]) == 4
+    # a literal, not "@@=pixels" (which deck.gl would evaluate as an expression)
+    assert sites["radiusUnits"] == "pixels"
     assert deck._tooltip == {"text": "{tip}"}  # text is put in with innerText, never as HTML
     assert "html" not in deck._tooltip
 
