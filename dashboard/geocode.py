@@ -18,6 +18,7 @@ Matching rules, in order (see `match_site`):
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import re
 import sys
@@ -51,6 +52,10 @@ OUT_OF_REGION = "not in the named state"
 REGISTRY_MAX_KM = 50.0
 NOMINATIM_USER_AGENT = "trial-sites-dashboard/0.1 (+https://github.com/trial-sites-dashboard)"
 USER_AGENT_ENV = "TRIAL_SITES_USER_AGENT"
+
+# geopy's RateLimiter logs every failed try with a full traceback; with no logging configured,
+# Python prints that on stderr. NominatimGeocoder reports a failure as one warning line instead.
+logging.getLogger("geopy").addHandler(logging.NullHandler())
 NOMINATIM_MIN_DELAY_SECONDS = 1.0
 # Nominatim's addresstype -> our precision.
 NOMINATIM_PRECISION = {
