@@ -118,6 +118,9 @@ LAYOUT_TEXTS: frozenset[str] = frozenset(
     }
 )
 
+# Sections the layout prints at the end of every record, even when they are empty.
+CLOSING_HEADINGS: tuple[str, ...] = ("Related Links", "Other Identifiers", "More Related Trials")
+
 SITE_STATUSES: frozenset[str] = frozenset(
     {
         "RECRUITING",
@@ -849,7 +852,7 @@ def parse_text(text: str, path: str = "<text>") -> Trial:
     if "Countries" in sections:
         countries = _parse_countries(body("Countries"), sites, path)
 
-    return Trial(
+    trial = Trial(
         nct_id=nct_id,
         title=unescape(title_line.text.strip()),
         status=_value(sections, "Recruitment Status")[0],
@@ -881,6 +884,24 @@ def parse_text(text: str, path: str = "<text>") -> Trial:
         countries=countries,
         identifiers=_parse_identifiers(body("Other Identifiers")),
         related_trials=_parse_related(body("More Related Trials")),
+    )
+    _check_complete(sections, lines, path)
+    return trial
+
+
+def _check_complete(
+    sections: dict[str, tuple[_Line, list[_Line]]], lines: Sequence[_Line], path: str
+) -> None:
+    """The layout always ends with its identifier and related-trial sections (printed even
+    when empty); a record that stops before them was cut off, and must not pass as whole."""
+    if any(heading in sections for heading in CLOSING_HEADINGS):
+        return
+    last = max(sections.values(), key=lambda item: item[0].no)[0].text if sections else "the title"
+    raise RecordError(
+        path,
+        lines[-1].no + 1,
+        f"expected the record to go on to {' / '.join(CLOSING_HEADINGS)}; "
+        f"it stops in {last!r} (record cut off?)",
     )
 
 

@@ -96,6 +96,10 @@ BAD_INPUTS = [
     ),
     # The seed cut off after its last site: Locations is not closed by Countries.
     pytest.param(lambda seed: _cut_before(seed, "Countries").encode(), True, id="no-countries"),
+    # The seed cut off in its eligibility criteria, long before Locations: no silent half-trial.
+    pytest.param(
+        lambda seed: _cut_before(seed, "Minimum Eligible Age").encode(), True, id="cut-early"
+    ),
     # The seed with a truncated address line (the country is cut off).
     pytest.param(
         lambda seed: seed.replace("Debrecen, , Hungary", "Debrecen, , Hung").encode(),

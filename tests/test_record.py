@@ -49,6 +49,17 @@ Total Enrollment
 40 participants
 """
 
+# The sections every record ends with; without them a record reads as cut off.
+FOOTER = """
+Other Identifiers
+
+ABC-123
+
+Identifier Type: -
+
+Identifier Source: org_study_id
+"""
+
 
 def _record(*site_lines: str, countries: str = "", closed: bool = True) -> str:
     """A small record in the text layout with the given Locations lines (blank-line separated).
@@ -58,7 +69,7 @@ def _record(*site_lines: str, countries: str = "", closed: bool = True) -> str:
     sites = "\n\n".join(site_lines)
     text = f"{HEADER}\nLocations\n\n{sites}\n"
     if closed:
-        text += f"\nCountries\n\n{countries}\n"
+        text += f"\nCountries\n\n{countries}\n{FOOTER}"
     return text
 
 
@@ -451,13 +462,13 @@ COUNTRY_LIST_CASES = [
 @pytest.mark.parametrize(("listed", "expected"), COUNTRY_LIST_CASES)
 def test_countries_list_is_split_into_names(listed: str, expected: tuple[str, ...]) -> None:
     """The Countries section is a space-separated run of names."""
-    text = f"{HEADER}\nCountries\n\n{listed}\n"
+    text = f"{HEADER}\nCountries\n\n{listed}\n{FOOTER}"
     assert parse_text(text).countries == expected
 
 
 def test_record_without_locations_has_no_sites() -> None:
     """A study that lists no locations is valid, with zero sites and countries."""
-    trial = parse_text(HEADER)
+    trial = parse_text(HEADER + FOOTER)
     assert trial.sites == ()
     assert trial.countries == ()
     assert trial.phases == ("PHASE1", "PHASE2")
@@ -475,7 +486,7 @@ def test_record_without_locations_has_no_sites() -> None:
 )
 def test_phases(phase_text: str, expected: tuple[str, ...]) -> None:
     """The phase line in its several spellings."""
-    text = HEADER.replace("PHASE1, PHASE2", phase_text)
+    text = HEADER.replace("PHASE1, PHASE2", phase_text) + FOOTER
     assert parse_text(text).phases == expected
 
 
@@ -528,6 +539,8 @@ BAD_CASES = [
         "known country",
         id="address-without-country",
     ),
+    # Cut off before the closing sections (here right after the enrollment): truncated.
+    pytest.param(HEADER.encode(), 18, "cut off", id="cut-before-the-end"),
     # Locations with complete sites but no Countries section: truncated.
     pytest.param(
         _record(
@@ -539,7 +552,7 @@ BAD_CASES = [
     ),
     # A word in the Countries list that is no country.
     pytest.param(
-        (HEADER + "\nCountries\n\nFrance Atlantis\n").encode(),
+        (HEADER + "\nCountries\n\nFrance Atlantis\n" + FOOTER).encode(),
         21,
         "Atlantis",
         id="bad-country-list",
