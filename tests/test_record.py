@@ -648,6 +648,16 @@ RECORD_CASES = [
          "start_date": date(2025, 1, 16)},
         id="NCT06388018-phase2-nested-criteria",
     ),
+    # An older record: phase NA, month-only dates, a Hong Kong site filed under China,
+    # no study groups, numbered sub-criteria, male only with a maximum age.
+    pytest.param(
+        "NCT00517179",
+        {"status": "COMPLETED", "phases": ("NA",), "enrollment": 40,
+         "sponsor": "Hospital Authority, Hong Kong", "sites": 1, "countries": 1, "arms": 0,
+         "start_date": date(2006, 4, 1), "completion_date": date(2007, 5, 1),
+         "last_updated": date(2011, 6, 16), "responsible_party": ""},
+        id="NCT00517179-older-hong-kong",
+    ),
     # Phase 1 in Ireland with no Locations at all, month-only registry dates.
     pytest.param(
         "NCT06714279",
@@ -680,7 +690,7 @@ def test_real_record_key_fields(records_dir, nct_id: str, expected: dict[str, ob
     assert {site.country for site in trial.sites} == set(trial.countries)
 
 
-@pytest.mark.parametrize("nct_id", ["NCT07062965", "NCT06323538", "NCT06388018"])
+@pytest.mark.parametrize("nct_id", ["NCT07062965", "NCT06323538", "NCT06388018", "NCT00517179"])
 def test_real_record_sites_match_the_registry_json(repo_root, records_dir, nct_id: str) -> None:
     """Every location of the registry's JSON comes back, in order, with city, zip and status."""
     study = json.loads((repo_root / "tests/fixtures/ctgov" / f"{nct_id}.json").read_text("utf-8"))
@@ -781,3 +791,22 @@ def test_other_line_endings_read_the_same(seed_text: str, seed_trial: Trial, new
     """Line endings do not change the parse."""
     data = seed_text.replace("\n", newline).encode("utf-8")
     assert read_record(data, "seed") == seed_trial
+
+
+def test_numbered_sub_criteria_and_demographics(records_dir) -> None:
+    """NCT00517179: indented numbered items fold into their parent; sex and age range read."""
+    trial = _load_record(records_dir, "NCT00517179")
+    elig = trial.eligibility
+    assert len(elig.inclusion) == 4
+    assert elig.inclusion[1].startswith("Clinically diagnosed to have lower urinary tract")
+    assert elig.inclusion[1].count("\n- ") == 3
+    assert "(IPSS) >=8" in elig.inclusion[1]
+    assert len(elig.exclusion) == 6
+    assert (elig.sex, elig.minimum_age, elig.maximum_age) == ("MALE", "50 Years", "80 Years")
+    assert elig.healthy_volunteers is None  # the registry left it out
+    (site,) = trial.sites
+    assert (site.city, site.country, site.country_code) == ("Hong Kong", "China", "CN")
+    assert [(i.id, i.type, i.source) for i in trial.identifiers] == [
+        ("HARECCTR0500057", "", "secondary_id"),
+        ("CRE-2006.017-T", "", "org_study_id"),
+    ]
