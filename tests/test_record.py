@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import warnings
@@ -809,4 +810,29 @@ def test_numbered_sub_criteria_and_demographics(records_dir) -> None:
     assert [(i.id, i.type, i.source) for i in trial.identifiers] == [
         ("HARECCTR0500057", "", "secondary_id"),
         ("CRE-2006.017-T", "", "org_study_id"),
+    ]
+
+
+# The text layout has no place for these, so only the registry JSON carries them.
+JSON_ONLY_FIELDS = ("responsible_party", "interventions", "other_intervention_names")
+
+
+@pytest.mark.parametrize(
+    "nct_id", ["NCT07062965", "NCT06323538", "NCT06388018", "NCT00517179", "NCT06714279"]
+)
+def test_text_and_json_of_a_study_parse_alike(repo_root, records_dir, nct_id: str) -> None:
+    """The text rendering and the registry JSON give the same trial, bar what the text lacks
+    (site points and contacts, per-intervention other names, the responsible person's name)."""
+    pytest.importorskip("dashboard.ctgov")
+    from_json = load_trial(repo_root / "tests/fixtures/ctgov" / f"{nct_id}.json")
+    from_text = _load_record(records_dir, nct_id)
+    for field in dataclasses.fields(Trial):
+        if field.name in JSON_ONLY_FIELDS:
+            continue
+        want = getattr(from_json, field.name)
+        if field.name == "sites":
+            want = tuple(dataclasses.replace(s, geo_point=None, contacts=()) for s in want)
+        assert getattr(from_text, field.name) == want, field.name
+    assert [iv.name for iv in from_text.interventions] == [
+        iv.name for iv in from_json.interventions
     ]
