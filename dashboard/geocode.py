@@ -57,6 +57,7 @@ USER_AGENT_ENV = "TRIAL_SITES_USER_AGENT"
 # Python prints that on stderr. NominatimGeocoder reports a failure as one warning line instead.
 logging.getLogger("geopy").addHandler(logging.NullHandler())
 NOMINATIM_MIN_DELAY_SECONDS = 1.0
+WARNING_DETAIL_CHARS = 160  # how much of an error a one-line warning quotes
 # Nominatim's addresstype -> our precision.
 NOMINATIM_PRECISION = {
     "city": "city",
@@ -531,8 +532,10 @@ class NominatimGeocoder:
             )
         except (GeocoderServiceError, GeopyError, OSError) as exc:
             self.offline = True
+            # geopy quotes an unparseable body in full: keep the warning to one short line.
+            detail = " ".join(str(exc).split())[:WARNING_DETAIL_CHARS]
             self._warn(
-                f"warning: Nominatim unreachable ({type(exc).__name__}: {exc}); "
+                f"warning: Nominatim unreachable ({type(exc).__name__}: {detail}); "
                 "using the offline gazetteer for the rest of this run"
             )
             return self.fallback.geocode(site)
