@@ -63,6 +63,7 @@ DISPLAY_NAMES: dict[str, str] = {
 
 _SPACES = re.compile(r"\s+")
 _PAREN = re.compile(r"^(?P<outer>[^()]+?)\s*\((?P<inner>[^()]+)\)$")
+NAME_CACHE_SIZE = 4096  # a record repeats a few dozen country spellings hundreds of times
 _WORD_MIN_LEN = 4  # fuzzy matching on shorter strings ("Niger" vs "Nigeria") is not safe
 
 
@@ -87,6 +88,7 @@ def _index() -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=NAME_CACHE_SIZE)
 def exact_country_code(name: str) -> str:
     """The alpha-2 code for a country name known exactly (no guessing), or ""."""
     key = _norm(name)
@@ -123,6 +125,7 @@ def country_code(name: str) -> str:
     return _fuzzy_code(_norm(name))
 
 
+@lru_cache(maxsize=NAME_CACHE_SIZE)
 def numeric_code(alpha2: str) -> str:
     """The 3-digit ISO 3166-1 numeric code for an alpha-2 code ("" if none)."""
     country = pycountry.countries.get(alpha_2=alpha2.upper()) if alpha2 else None
