@@ -454,21 +454,29 @@ def _parse_arms(body: Sequence[_Line], known: Sequence[Intervention], path: str)
 
 
 def _criteria_items(body: Sequence[_Line]) -> list[str]:
-    """Bullet lines -> items. Indented sub-bullets fold into their parent item; a free
-    paragraph such as 'Of note:' is prefixed to the bullet that follows it."""
+    """Bullet lines -> items.
+
+    Sub-bullets that keep their indentation fold into their parent item ("parent\n- child");
+    a line right under an item, with no blank line between, continues it (wrapped text); a
+    free paragraph after a blank line, such as "Of note:", leads the bullet that follows it.
+    The layout flattens most nesting, so unindented bullets are always items of their own.
+    """
     items: list[str] = []
     lead: list[str] = []
+    previous = -1  # line number of the last line added to an item
     for line in body:
         match = _BULLET.match(line.text)
         if match:
             text = unescape(match["text"].strip())
             if match["indent"] and items and not lead:
                 items[-1] = f"{items[-1]}\n- {text}"
-                continue
-            if lead:
-                text = " ".join([*lead, text])
+            else:
+                items.append(" ".join([*lead, text]))
                 lead = []
-            items.append(text)
+            previous = line.no
+        elif items and not lead and line.no == previous + 1:
+            items[-1] = f"{items[-1]} {unescape(line.text.strip())}"
+            previous = line.no
         else:
             lead.append(unescape(line.text.strip()))
     if lead:
@@ -494,7 +502,6 @@ def _parse_eligibility(sections: dict[str, tuple[_Line, list[_Line]]], path: str
         else:
             target.append(line)
     split = bool(inclusion or exclusion)
-    text = "" if split else _paragraphs(body)
     healthy, line = _value(sections, "Accepts Healthy Volunteers")
     return Eligibility(
         inclusion=tuple(_criteria_items(inclusion)),
@@ -503,7 +510,8 @@ def _parse_eligibility(sections: dict[str, tuple[_Line, list[_Line]]], path: str
         maximum_age=_value(sections, "Maximum Eligible Age")[0],
         sex=_value(sections, "Eligible Sex")[0],
         healthy_volunteers=_parse_bool(healthy, line, path),
-        text=text if not split else _paragraphs(loose) if loose else "",
+        # Criteria that are not split into lists are kept whole; text before the lists, too.
+        text=_paragraphs(loose) if split else _paragraphs(body),
     )
 
 

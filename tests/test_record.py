@@ -836,3 +836,54 @@ def test_text_and_json_of_a_study_parse_alike(repo_root, records_dir, nct_id: st
     assert [iv.name for iv in from_text.interventions] == [
         iv.name for iv in from_json.interventions
     ]
+
+
+CRITERIA_CASES = [
+    # Plain bullets: one item each.
+    pytest.param("* Adults\n* Consent", ("Adults", "Consent"), id="flat"),
+    # Indented sub-bullets stay with the item that introduces them.
+    pytest.param(
+        "* Labs:\n\n  * ANC > 1000\n  * Platelets > 100,000\n* Consent",
+        ("Labs:\n- ANC > 1000\n- Platelets > 100,000", "Consent"),
+        id="indented-sub-bullets",
+    ),
+    # The layout flattens nesting (as in the seed): unindented bullets are items of their own.
+    pytest.param(
+        "* Any of:\n\n* Anemia\n* Lesions", ("Any of:", "Anemia", "Lesions"), id="flattened"
+    ),
+    # A wrapped line right under a bullet continues it.
+    pytest.param(
+        "1. Female 18 years or older with\n   postmenopausal status\n2. ECOG 0-2",
+        ("Female 18 years or older with postmenopausal status", "ECOG 0-2"),
+        id="numbered-and-wrapped",
+    ),
+    # An "Of note:" paragraph after a blank line leads the next bullet, as in the seed.
+    pytest.param(
+        "* Hepatitis B\n\nOf note:\n\n* Anti-HBc positive is fine",
+        ("Hepatitis B", "Of note: Anti-HBc positive is fine"),
+        id="of-note",
+    ),
+    # Markdown escapes inside items are undone.
+    pytest.param(r"* Age \>= 18", ("Age >= 18",), id="escapes"),
+]
+
+
+@pytest.mark.parametrize(("criteria", "expected"), CRITERIA_CASES)
+def test_inclusion_criteria_items(criteria: str, expected: tuple[str, ...]) -> None:
+    """How bullets, sub-bullets, wrapped lines and notes become inclusion items."""
+    text = (
+        f"{HEADER}\nEligibility Criteria\n\nInclusion Criteria\n\n{criteria}\n\n"
+        f"Exclusion Criteria\n\n* None\n{FOOTER}"
+    )
+    eligibility = parse_text(text).eligibility
+    assert eligibility.inclusion == expected
+    assert eligibility.exclusion == ("None",)
+    assert eligibility.text == ""
+
+
+def test_criteria_without_lists_are_kept_whole() -> None:
+    """Criteria that never say Inclusion/Exclusion stay as text instead of being guessed at."""
+    text = f"{HEADER}\nEligibility Criteria\n\nAdults with asthma.\n\nNo smokers.\n{FOOTER}"
+    eligibility = parse_text(text).eligibility
+    assert (eligibility.inclusion, eligibility.exclusion) == ((), ())
+    assert eligibility.text == "Adults with asthma.\n\nNo smokers."
