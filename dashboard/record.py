@@ -686,9 +686,7 @@ def _make_site(block: Sequence[_Line], status_line: _Line, status: str, path: st
     if len(block) > 2:
         # Either an address is missing between two facilities, or 'Site Status' is missing.
         if _split_address(block[1].text) is not None:
-            raise RecordError(
-                path, block[1].no + 1, "expected 'Site Status' after the address line"
-            )
+            raise RecordError(path, block[1].no, "expected 'Site Status' after this address line")
         raise RecordError(
             path, block[0].no, "expected an address line 'City, State, Country' after this facility"
         )

@@ -531,6 +531,20 @@ BAD_CASES = [
         "address",
         id="cut-after-facility",
     ),
+    # 'Site Status' missing between two sites: reported at the first site's address line.
+    pytest.param(
+        _record(
+            "UCLA",
+            "Los Angeles, California, United States",
+            "Mayo Clinic",
+            "Rochester, Minnesota, United States",
+            "Site Status",
+            countries="United States",
+        ).encode(),
+        23,
+        "Site Status",
+        id="missing-site-status",
+    ),
     # An address whose last element is not a country.
     pytest.param(
         _record(
