@@ -81,9 +81,21 @@ def _to_bool(v: object) -> bool:
     raise ValueError(f"not a boolean: {v!r}")
 
 
+def _cut_short(path: Path) -> bool:
+    """Whether a non-empty file lacks the final newline every table we write ends with."""
+    with open(path, "rb") as fh:
+        if fh.seek(0, os.SEEK_END) == 0:
+            return False
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
+
+
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """The cached table at `path`, validated; TableError if it is corrupt or not a site table."""
     path = Path(path)
+    if _cut_short(path):
+        # pandas would read a row cut mid-way as a short row padded with blanks.
+        raise TableError(f"{path}: truncated site table (it does not end with a newline)")
     try:
         df = pd.read_csv(
             path,
