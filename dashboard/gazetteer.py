@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 CACHE_ENV = "TRIAL_SITES_CACHE"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "trial-sites"
 CITIES_FILE = "cities500.json"
@@ -50,6 +50,8 @@ JOIN_DECIMALS = 3
 PREFIX_MIN_SHARE = 0.8
 PREFIX_MIN_CHARS = 4
 EARTH_RADIUS_KM = 6371.0088
+APOSTROPHES = re.compile(r"[’'`]")
+NON_WORD = re.compile(r"[^\w]+")
 # Letters that NFKD does not decompose into base letter + accent.
 SPECIAL_LETTERS = str.maketrans(
     {
@@ -141,12 +143,11 @@ REGION_GENERIC_WORDS = frozenset(
 
 def fold(text: str) -> str:
     """Lowercase, strip accents and punctuation, collapse spaces: "Łódź" -> "lodz"."""
-    text = unicodedata.normalize("NFKD", text.translate(SPECIAL_LETTERS))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = text.translate(SPECIAL_LETTERS)
-    text = re.sub(r"[’'`]", "", text)
-    text = re.sub(r"[^\w]+", " ", text)
-    return " ".join(text.replace("_", " ").split())
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text.translate(SPECIAL_LETTERS))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = APOSTROPHES.sub("", text.lower())
+    return " ".join(NON_WORD.sub(" ", text).replace("_", " ").split())
 
 
 def region_core(text: str) -> str:
@@ -473,7 +474,6 @@ def build_index(path: Path) -> Path:
             }
             for cc, code in region_keys
         ],
-        "counties": [{"cc": cc, "name": name} for cc, name in county_keys],
     }
     # Folded forms are computed here, once, so that loading stays a matter of milliseconds.
     region_cores = []
@@ -489,8 +489,12 @@ def build_index(path: Path) -> Path:
         for core in sorted({fold(name).replace(" ", ""), region_core(name)}):
             county_cores.append([cc, core, k])
     meta["region_cores"] = region_cores
-    meta["county_cores"] = county_cores
+    # Counties are needed only for "-gun"-like queries: kept apart and parsed on first use.
+    county_meta = {"counties": [name for _, name in county_keys], "county_cores": county_cores}
     meta_arr = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    county_arr_meta = np.frombuffer(
+        json.dumps(county_meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -514,6 +518,7 @@ def build_index(path: Path) -> Path:
                 region_centre=region_centre,
                 county_centre=county_centre,
                 meta=meta_arr,
+                county_meta=county_arr_meta,
             )
         os.replace(tmp, path)
     except BaseException:
@@ -544,16 +549,24 @@ class Gazetteer:
         self.countries: list[str] = meta["countries"]
         self._cc_index = {cc: i for i, cc in enumerate(self.countries)}
         self.regions: list[dict] = meta["regions"]
-        self.counties: list[dict] = meta["counties"]
         # Region alias cores per country, for matching a site's state.
         aliases: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for cc, core, r in meta["region_cores"]:
             aliases[cc].append((core, r))
         self._region_aliases = dict(aliases)
-        county_by_core: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for cc, core, k in meta["county_cores"]:
-            county_by_core[(cc, core)].append(k)
-        self._county_by_core = dict(county_by_core)
+        self._county_lock = threading.Lock()
+        self._counties: tuple[list[str], dict[tuple[str, str], list[int]]] | None = None
+
+    def _county_index(self) -> tuple[list[str], dict[tuple[str, str], list[int]]]:
+        """County names and the core -> counties map, parsed once on first use."""
+        with self._county_lock:
+            if self._counties is None:
+                raw = json.loads(self._a["county_meta"].tobytes().decode("utf-8"))
+                by_core: dict[tuple[str, str], list[int]] = defaultdict(list)
+                for cc, core, k in raw["county_cores"]:
+                    by_core[(cc, core)].append(k)
+                self._counties = (raw["counties"], dict(by_core))
+            return self._counties
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -626,7 +639,7 @@ class Gazetteer:
         cc = country_code.upper()
         out: list[int] = []
         for core in (fold(name).replace(" ", ""), region_core(name)):
-            for k in self._county_by_core.get((cc, core), []):
+            for k in self._county_index()[1].get((cc, core), []):
                 if k not in out:
                     out.append(k)
         return out
@@ -645,7 +658,7 @@ class Gazetteer:
 
     def county_name(self, k: int) -> str:
         """The county's name as GeoNames gives it."""
-        return self.counties[k]["name"]
+        return self._county_index()[0][k]
 
     def country_centroid(self, country_code: str) -> Place | None:
         """The country's place nearest its population-weighted mean (so it lies in the country)."""
