@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 KM_PER_MILE = 1.609344
@@ -20,8 +22,11 @@ MAX_ZOOM = 12.0
 MIN_ZOOM = 0.5
 
 
-def haversine_km(lat1, lon1, lat2, lon2):
-    """Great-circle distance in km; accepts floats, numpy arrays or pandas Series (broadcasts)."""
+def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> Any:
+    """Great-circle distance in km; accepts floats, numpy arrays or pandas Series (broadcasts).
+
+    Returns a float for scalars, an ndarray for arrays, a Series (same index) for Series.
+    """
     p1 = np.radians(lat1)
     p2 = np.radians(lat2)
     dp = p2 - p1

@@ -280,6 +280,11 @@ class GazetteerMatcher:
                 if res is None:
                     continue
                 if not res.note.startswith(OUT_OF_REGION):
+                    district = next((x for x in variants if x.kind.startswith("district-of")), None)
+                    if district is not None and v.kind == "city" and v.name != district.name:
+                        # "Ostrava - Poruba" with no Poruba near Ostrava: say the point is the city.
+                        extra = f"district '{district.name}' not found; placed at the city"
+                        res = replace(res, note="; ".join(n for n in (res.note, extra) if n))
                     return res
                 # Outside the named region: keep looking (another spelling may be inside it).
                 stray = stray or res
