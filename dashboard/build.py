@@ -279,8 +279,13 @@ def _read_existing(path: Path, warn: Callable[[str], None]) -> pd.DataFrame | No
         return None
     try:
         return read_table(path)
+    except FileNotFoundError:
+        return None  # gone since exists(): another build or app session moved it
     except TableError as e:
-        aside = set_aside(path)
+        try:
+            aside = set_aside(path)
+        except FileNotFoundError:
+            return None  # another build or app session set it aside first
         warn(f"warning: {e}; moved it to {aside.name} and rebuilding")
         return None
 
