@@ -89,6 +89,7 @@ POSTAL_DISTRICT_TOKENS = frozenset(
 )
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort", "s": "san"}
 CITY_DISTRICT_SEPARATOR = re.compile(r"\s+[-–—/]\s+")
+MIN_COUNTRY_WORD = 4  # "Korea" may stand for a country; "Ma" may not
 LATLON = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -586,29 +587,51 @@ def resolve_place(query: str, gazetteer: Gazetteer) -> PlaceMatch | None:
 
     parts = [p.strip() for p in text.split(",") if p.strip()]
     matcher = GazetteerMatcher(gazetteer)
-    if len(parts) >= 2:
-        cc = country_code(parts[-1])
-        if len(parts[-1]) == 2 and gazetteer.has_country(parts[-1]):
-            cc = parts[-1].upper()
-        if cc:
-            city, state = parts[0], ", ".join(parts[1:-1])
-            res = matcher.match(city, state, cc, text)
-            if res is None or res.precision in ("region", "country"):
-                return None
+    if len(parts) == 1:
+        return _resolve_anywhere(matcher, text, "")
+    city, last = parts[0], parts[-1]
+    codes = [country_code(last)]
+    if len(last) == 2 and gazetteer.has_country(last):
+        codes.append(last.upper())  # "Lyon, FR"; "Cambridge, MA" is tried as a state below too
+    for cc in dict.fromkeys(c for c in codes if c):
+        res = matcher.match(city, ", ".join(parts[1:-1]), cc, text)
+        if res is not None and res.precision not in ("region", "country"):
             return PlaceMatch(res.matched_name, res.latitude, res.longitude, res.precision, cc)
-        # "Springfield, Illinois": no country given, the last part is a state.
-        city, state = parts[0], ", ".join(parts[1:])
-    else:
-        city, state = text, ""
-    return _resolve_anywhere(matcher, city, state)
+    # "Springfield, Illinois": the last part is a state; "Seoul, Korea": part of country names.
+    found = _resolve_anywhere(matcher, city, ", ".join(parts[1:]))
+    if found is None and len(parts) == 2:
+        found = _resolve_anywhere(matcher, city, "", countries=_countries_named(last))
+    return found
 
 
-def _resolve_anywhere(matcher: GazetteerMatcher, city: str, state: str) -> PlaceMatch | None:
+def _countries_named(word: str) -> set[str]:
+    """ISO codes of countries whose English names contain `word` as whole words ("Korea")."""
+    import pycountry
+
+    key = fold(word)
+    if len(key) < MIN_COUNTRY_WORD:
+        return set()
+    pattern = re.compile(rf"\b{re.escape(key)}\b")
+    out = set()
+    for c in pycountry.countries:
+        names = [c.name, getattr(c, "official_name", ""), getattr(c, "common_name", "")]
+        if any(pattern.search(fold(n)) for n in names if n):
+            out.add(c.alpha_2)
+    return out
+
+
+def _resolve_anywhere(
+    matcher: GazetteerMatcher, city: str, state: str, countries: set[str] | None = None
+) -> PlaceMatch | None:
     """The most populous non-section place of that name in any country (state as a hint)."""
     g = matcher.g
     best: tuple[float, Candidate] | None = None
+    if countries is not None and not countries:
+        return None
     for v in city_variants(city):
         for c in g.candidates(v.name):
+            if countries is not None and c.place.country_code not in countries:
+                continue
             regions = g.match_regions(state, c.place.country_code) if state else set()
             if state and not regions:
                 continue

@@ -245,6 +245,11 @@ def test_city_variants_start_literal(city, expected_first):
         ("Richmond, Victoria, Australia", -37.818, 145.001, "AU"),
         ("Springfield, Illinois", 39.80, -89.64, "US"),  # state without country
         ("Salamanca, Spain", 40.965, -5.664, "ES"),  # the section trap again, via the near box
+        ("Paris, Texas", 33.66, -95.55, "US"),  # a state as the hint, not France's Paris
+        ("Cambridge, MA", 42.37, -71.11, "US"),  # MA is Morocco's code too: the state wins here
+        ("Rabat, MA", 34.01, -6.83, "MA"),  # ...and Morocco there
+        ("Seoul, Korea", 37.57, 126.98, "KR"),  # "Korea" alone names no single country
+        ("London, UK", 51.51, -0.13, "GB"),
         ("  48.8566 , 2.3522 ", 48.8566, 2.3522, ""),
         ("-33.87, 151.21", -33.87, 151.21, ""),
     ],
@@ -263,6 +268,7 @@ def test_resolve_place(g, query, lat, lon, cc):
         "10, 190",  # longitude out of range
         "Xyzzyville",  # no such place
         "Xyzzyville, France",  # country known, city not: no guessing a centroid for "near"
+        "Paris, Atlantis",  # an unknown hint is not silently dropped
     ],
 )
 def test_resolve_place_none(g, query):
