@@ -699,8 +699,33 @@ class Gazetteer:
         return [int(i) for i in ids[d <= radius_km]]
 
 
+REQUIRED_ARRAYS = frozenset(
+    {"lat", "lon", "pop", "cc", "region", "county", "name_offsets", "name_blob", "key"}
+    | {"key_id", "key_kind", "country_start", "country_end", "country_centre", "region_centre"}
+    | {"county_centre", "meta", "county_meta"}
+)
 _LOCK = threading.Lock()
 _LOADED: dict[Path, Gazetteer] = {}
+
+
+def _read_index(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    missing = REQUIRED_ARRAYS - arrays.keys()
+    if missing:
+        raise KeyError(f"index lacks {sorted(missing)}")
+    return arrays
+
+
+def _build_somewhere(path: Path) -> Path:
+    """Build at `path`, or in the temp dir when the cache dir is not writable (read-only home)."""
+    try:
+        return build_index(path)
+    except PermissionError:
+        fallback = Path(tempfile.gettempdir()) / "trial-sites" / path.name
+        if fallback.exists():
+            return fallback
+        return build_index(fallback)
 
 
 def load_gazetteer(path: Path | None = None) -> Gazetteer:
@@ -710,16 +735,13 @@ def load_gazetteer(path: Path | None = None) -> Gazetteer:
         g = _LOADED.get(path)
         if g is not None:
             return g
-        if not path.exists():
-            build_index(path)
+        where = path if path.exists() else _build_somewhere(path)
         try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
+            arrays = _read_index(where)
         except (OSError, ValueError, KeyError):
             # A damaged cache file is rebuilt rather than trusted.
-            build_index(path)
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        g = Gazetteer(arrays, path)
+            where = _build_somewhere(path)
+            arrays = _read_index(where)
+        g = Gazetteer(arrays, where)
         _LOADED[path] = g
         return g

@@ -138,3 +138,23 @@ def test_county_centroid_for_japanese_gun(g):
     (k,) = g.match_counties("Sunto-gun", "JP")
     p = g.county_centroid(k)
     assert haversine_km_scalar(p.latitude, p.longitude, 35.14, 138.90) < 25
+
+
+def test_unwritable_cache_dir_falls_back_to_temp_dir(tmp_path, monkeypatch):
+    """A read-only home (some hosting) must not stop the app: the index goes to the temp dir."""
+    real = load_gazetteer()
+    target = tmp_path / "ro" / "idx.npz"
+    built = []
+
+    def fake_build(p):
+        if "ro" in p.parts:
+            raise PermissionError(13, "read-only", str(p))
+        p.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(p, **dict(real._a))
+        built.append(p)
+        return p
+
+    monkeypatch.setattr(gz, "build_index", fake_build)
+    monkeypatch.setattr(gz.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    g2 = load_gazetteer(target)
+    assert len(g2) == len(real) and built and built[0].parent == tmp_path / "tmp" / "trial-sites"
