@@ -144,3 +144,18 @@ def test_missing_path_gives_one_error_line(tmp_path: Path) -> None:
     assert ERROR_LINE.match(line), line
     assert "no such file" in line
     assert "Traceback" not in done.stderr
+
+
+def test_parse_into_a_closed_pipe_is_quiet(seed_path: Path) -> None:
+    """`parse ... | head -1`: the reader leaves early; no BrokenPipeError traceback, exit 0."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "parse", str(seed_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `head` exiting before the JSON is written: every write fails
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in stderr
