@@ -303,6 +303,21 @@ def table_matches(df: pd.DataFrame, trial: Trial) -> bool:
     return True
 
 
+def overrides_applied(df: pd.DataFrame, overrides: pd.DataFrame | None) -> bool:
+    """Whether each row carries exactly the override that matches it now (none if none does)."""
+    for row in df.to_dict("records"):
+        ov = find_override(row, overrides) if overrides is not None else None
+        if ov is None:
+            if row["geocoder"] == "override":
+                return False
+        elif row["geocoder"] != "override" or (row["latitude"], row["longitude"]) != (
+            ov.latitude,
+            ov.longitude,
+        ):
+            return False
+    return True
+
+
 def ensure_table(
     trial: Trial,
     data_dir: str | os.PathLike = DEFAULT_DATA_DIR,
@@ -322,14 +337,18 @@ def ensure_table(
     except OSError as e:
         warn(f"warning: cannot read {path} ({e}); rebuilding in memory")
         existing = None
-    if existing is not None and table_matches(existing, trial):
-        return existing
     overrides_path = Path(data_dir) / OVERRIDES_FILE
     try:
         overrides = load_overrides(overrides_path)
     except (TableError, ValueError, OSError) as e:
         warn(f"warning: ignoring {overrides_path} ({e})")
         overrides = None
+    if (
+        existing is not None
+        and table_matches(existing, trial)
+        and overrides_applied(existing, overrides)
+    ):
+        return existing
     df = build_table(
         trial,
         existing=existing,

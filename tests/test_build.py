@@ -189,9 +189,8 @@ def test_committed_seed_table_is_current_and_reviewed(repo_root, seed_trial):
 
 
 def test_ensure_table_reads_a_current_table(tmp_path, seed_trial, repo_root):
-    (tmp_path / "NCT04270409.sites.csv").write_bytes(
-        (repo_root / "data" / "NCT04270409.sites.csv").read_bytes()
-    )
+    for name in ("NCT04270409.sites.csv", "overrides.csv"):
+        (tmp_path / name).write_bytes((repo_root / "data" / name).read_bytes())
     df = ensure_table(seed_trial, tmp_path, geocoder=CountingGeocoder(fail_on=1))
     assert len(df) == 105
 
@@ -265,3 +264,16 @@ def test_cli_build_works_offline(tmp_path, repo_root):
 def test_replace_keeps_frozen_results():
     r = GeocodeResult(1, 2, "city", "gazetteer", "x", "x")
     assert replace(r, note="n").note == "n" and r.note == ""
+
+
+def test_ensure_table_applies_an_edited_overrides_file(tmp_path):
+    """A correction added to data/overrides.csv shows up without deleting the table by hand."""
+    geo = CountingGeocoder()
+    ensure_table(_trial("Paris", "Lyon"), tmp_path, geocoder=geo)
+    _write_overrides(tmp_path / "overrides.csv", ",,Lyon,,France,45.76,4.84,city,fixed\n")
+    df = ensure_table(_trial("Paris", "Lyon"), tmp_path, geocoder=geo)
+    assert df["geocoder"].tolist() == ["gazetteer", "override"]
+    assert geo.calls == ["Paris", "Lyon"]  # Paris came from the cached table
+    (tmp_path / "overrides.csv").unlink()
+    df = ensure_table(_trial("Paris", "Lyon"), tmp_path, geocoder=geo)
+    assert df["geocoder"].tolist() == ["gazetteer", "gazetteer"]
