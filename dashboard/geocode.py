@@ -83,6 +83,8 @@ NOMINATIM_PRECISION = {
 WARD_SUFFIXES = frozenset({"gu", "ku"})  # a ward of a big city
 CITY_SUFFIXES = frozenset({"si", "shi", "city", "machi", "cho", "mura", "shicho"})
 COUNTY_SUFFIXES = frozenset({"gun"})
+JOINED_CITY_SUFFIXES = frozenset({"shi", "si"})
+MIN_STEM = 3
 # Danish/Norwegian/Swedish postal-district letters appended to a city ("Aarhus N", "Odense C").
 POSTAL_DISTRICT_TOKENS = frozenset(
     {"n", "s", "e", "w", "c", "v", "o", "k", "nv", "no", "sv", "so", "ne", "nw", "se", "sw"}
@@ -180,10 +182,15 @@ def city_variants(city: str) -> list[Variant]:
             add(stem, "city")
         elif last in POSTAL_DISTRICT_TOKENS:
             add(stem, "city", f"postal district '{last.upper()}' dropped")
-    # "Gangnam-gu" also written "Gangnamgu"; "Shibuyaku" is rare but costs nothing.
-    for suffixes, kind in ((WARD_SUFFIXES, "ward"), (COUNTY_SUFFIXES, "county")):
-        for s in suffixes:
-            if len(words) == 1 and words[0].endswith(s) and len(words[0]) > len(s) + 3:
+    # The suffix written without its hyphen: "Gangnamgu", "Otashi" (Ota-shi). Only tried after
+    # the literal name, and only when a stem of MIN_STEM letters is left.
+    for suffixes, kind in (
+        (WARD_SUFFIXES, "ward"),
+        (COUNTY_SUFFIXES, "county"),
+        (JOINED_CITY_SUFFIXES, "city"),
+    ):
+        for s in sorted(suffixes, key=len, reverse=True):
+            if len(words) == 1 and words[0].endswith(s) and len(words[0]) >= len(s) + MIN_STEM:
                 add(words[0][: -len(s)], kind)
     inner = re.findall(r"\[([^\]]+)\]|\(([^)]+)\)", city)
     for a, b in inner:
@@ -291,6 +298,12 @@ class GazetteerMatcher:
                 stray = stray or res
         if stray is not None and not any(v.kind == "ward" for v in variants):
             return stray
+        territory = _territory_named(city, cc)
+        if territory:
+            # "Hong Kong, China": GeoNames files Hong Kong (like Macao) under its own code.
+            res = self.match(city, "", territory, query)
+            if res is not None and res.precision in ("city", "district"):
+                return replace(res, note=f"found under territory code {territory}")
         return self._fallback(city, variants, regions, cc, query)
 
     def _try_variant(
@@ -401,6 +414,14 @@ class GazetteerMatcher:
         return self._result(
             p, "country", query, True, [f"'{city}' not found; centre of the country"], matched=cc
         )
+
+
+def _territory_named(city: str, cc: str) -> str:
+    """The code of the territory a city string names, when that is not `cc` ("Hong Kong")."""
+    from dashboard.countries import exact_country_code
+
+    code = exact_country_code(city)
+    return code if code and code != cc else ""
 
 
 def _site_country_code(site: Site) -> str:

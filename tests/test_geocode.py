@@ -176,6 +176,10 @@ def _in_country(res, cc: str) -> bool:
         ("Cambridge", "Massachusetts", "United States", 42.373, -71.110, 10),
         # GeoNames' own bracketed name.
         ("Halle (Saale)", "", "Germany", 51.483, 11.970, 10),
+        # GeoNames files Hong Kong under HK; the record says China (NCT00517179).
+        ("Hong Kong", "", "China", 22.28, 114.17, 10),
+        # Japanese -shi suffix written without a hyphen (NCT07062965).
+        ("Otashi", "Gunma", "Japan", 36.291, 139.375, 10),
         # "St." abbreviation.
         ("St. Louis", "Missouri", "United States", 38.627, -90.198, 10),
     ],
