@@ -437,3 +437,26 @@ def test_nominatim_not_found_falls_back_with_note(geocoder):
     nom = _nominatim(geocoder, FakeNominatim({}), [])
     res = nom.geocode(_site("Lyon", "", "France"))
     assert res.geocoder == "gazetteer" and "not found online" in res.note
+
+
+def test_gazetteer_agrees_with_registry_points_of_real_records(geocoder, capsys):
+    """Real ClinicalTrials.gov JSON carries the registry's own points: a second reference set."""
+    from dashboard.record import load_trial
+
+    ctgov = Path(__file__).resolve().parent / "fixtures" / "ctgov"
+    known_wrong = {
+        (c["city"], c["registry_lat"]) for c in _geopoint_cases() if c["registry_wrong"] == "yes"
+    }
+    dists = []
+    for f in sorted(ctgov.glob("*.json")):
+        for s in load_trial(f).sites:
+            if s.geo_point is None or (s.city, f"{s.geo_point[0]:.5f}") in known_wrong:
+                continue
+            res = geocoder.geocode(s)
+            dists.append(_km(res, *s.geo_point))
+    if not dists:
+        pytest.skip("no registry JSON fixtures")
+    within = sum(d <= 25 for d in dists)
+    with capsys.disabled():
+        print(f"\nregistry points: gazetteer within 25 km for {within}/{len(dists)} sites")
+    assert within / len(dists) >= SHARE_WITHIN_25_KM
