@@ -10,6 +10,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
@@ -362,7 +363,7 @@ def ensure_table(
     return df
 
 
-def _progress_bar(stream) -> Progress:
+def _progress_bar(stream: TextIO) -> Progress:
     start = time.monotonic()
 
     def show(done: int, total: int) -> None:

@@ -349,7 +349,9 @@ def _pycountry_aliases(region_names: dict[tuple[str, str], str], cities: list[di
     return aliases
 
 
-def _nearest_to_weighted_mean(idx: np.ndarray, lat: np.ndarray, lon: np.ndarray, pop: np.ndarray):
+def _nearest_to_weighted_mean(
+    idx: np.ndarray, lat: np.ndarray, lon: np.ndarray, pop: np.ndarray
+) -> int:
     """The member place nearest the population-weighted mean (always inside the area)."""
     w = pop[idx].astype(np.float64) + 1.0
     mlat = float(np.average(lat[idx], weights=w))

@@ -24,7 +24,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from dashboard.gazetteer import Candidate, Gazetteer, Place, fold, haversine_km_scalar
 from dashboard.model import Site
@@ -516,7 +516,7 @@ class NominatimGeocoder:
         *,
         user_agent: str | None = None,
         timeout: float = 10.0,
-        geolocator=None,
+        geolocator: Any = None,
         min_delay_seconds: float = NOMINATIM_MIN_DELAY_SECONDS,
         warn: Callable[[str], None] | None = None,
     ) -> None:
