@@ -40,6 +40,7 @@ import numpy as np
 
 INDEX_VERSION = 4
 CACHE_ENV = "TRIAL_SITES_CACHE"
+INDEX_FILE_MODE = 0o644
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "trial-sites"
 CITIES_FILE = "cities500.json"
 REGIONS_FILE = "geocode.gz"
@@ -522,6 +523,7 @@ def build_index(path: Path) -> Path:
                 meta=meta_arr,
                 county_meta=county_arr_meta,
             )
+        os.chmod(tmp, INDEX_FILE_MODE)  # readable by other users when it lands in a shared temp dir
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

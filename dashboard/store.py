@@ -41,6 +41,7 @@ TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no", ""})
 FLOAT_FORMAT = "%.5f"  # ~1 m: more digits would only be noise in a diff
 ENCODING = "utf-8"
+NEW_FILE_MODE = 0o644
 
 
 def empty_table() -> pd.DataFrame:
@@ -149,6 +150,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp creates 0600 files: keep the old file's mode, or the usual 0644 for a new one.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else NEW_FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -132,3 +132,12 @@ def test_set_aside_renames_with_timestamp(tmp_path):
     path.write_text("junk2")
     assert set_aside(path) != aside  # a second one in the same second gets its own name
     assert os.path.exists(aside)
+
+
+def test_written_table_is_readable_by_others_and_keeps_an_existing_mode(tmp_path):
+    path = tmp_path / "t.csv"
+    write_table(_table(1), path)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    path.chmod(0o664)
+    write_table(_table(2), path)
+    assert path.stat().st_mode & 0o777 == 0o664
