@@ -277,3 +277,17 @@ def test_ensure_table_applies_an_edited_overrides_file(tmp_path):
     (tmp_path / "overrides.csv").unlink()
     df = ensure_table(_trial("Paris", "Lyon"), tmp_path, geocoder=geo)
     assert df["geocoder"].tolist() == ["gazetteer", "gazetteer"]
+
+
+def test_a_trial_without_sites_gets_an_empty_table(tmp_path):
+    # Real records may list no locations yet (e.g. NCT06714279): the app must still load.
+    trial = Trial(nct_id="NCT00000002", title="no sites yet")
+    df = ensure_table(trial, tmp_path, geocoder=CountingGeocoder(fail_on=1))
+    assert df.empty and list(df.columns) == list(store.COLUMNS)
+    assert read_table(tmp_path / "NCT00000002.sites.csv").empty
+
+
+def test_missing_overrides_file_named_on_the_command_line_is_an_error(tmp_path, seed_path):
+    with pytest.raises(FileNotFoundError):
+        run_build(_args(seed_path, tmp_path / "t.csv", overrides=str(tmp_path / "nope.csv")))
+    assert not (tmp_path / "t.csv").exists()
