@@ -291,3 +291,45 @@ def test_missing_overrides_file_named_on_the_command_line_is_an_error(tmp_path, 
     with pytest.raises(FileNotFoundError):
         run_build(_args(seed_path, tmp_path / "t.csv", overrides=str(tmp_path / "nope.csv")))
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_progress_bar_draws_on_one_line():
+    import io
+
+    out = io.StringIO()
+    show = build._progress_bar(out)
+    show(1, 4)
+    show(4, 4)
+    text = out.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n") and "4/4" in text
+
+
+def test_cli_nominatim_without_network_falls_back_once(tmp_path, seed_path, monkeypatch, capsys):
+    from geopy.exc import GeocoderUnavailable
+
+    from dashboard.gazetteer import load_gazetteer
+    from dashboard.geocode import GazetteerGeocoder, NominatimGeocoder
+
+    class Offline:
+        calls = 0
+
+        def geocode(self, query, **kw):
+            Offline.calls += 1
+            raise GeocoderUnavailable("no network")
+
+    def fake(user_agent, timeout):
+        assert user_agent == "me/1.0" and timeout == 1.0
+        nom = NominatimGeocoder(
+            GazetteerGeocoder(load_gazetteer()), user_agent=user_agent, geolocator=Offline()
+        )
+        nom.rate_limited._sleep = lambda s: None  # the retry wait, not a real sleep
+        return nom
+
+    monkeypatch.setattr(build, "nominatim_geocoder", fake)
+    out = tmp_path / "t.csv"
+    assert run_build(_args(seed_path, out, geocoder="nominatim", user_agent="me/1.0")) == 0
+    err = capsys.readouterr().err
+    assert err.count("Nominatim unreachable") == 1
+    df = read_table(out)
+    assert set(df["geocoder"]) == {"gazetteer", "override"}
+    assert Offline.calls <= 2  # the first site only (one retry), then offline for the run
