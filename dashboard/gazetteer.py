@@ -350,19 +350,34 @@ def _pycountry_aliases(region_names: dict[tuple[str, str], str], cities: list[di
     return aliases
 
 
-def _nearest_to_weighted_mean(
-    idx: np.ndarray, lat: np.ndarray, lon: np.ndarray, pop: np.ndarray
-) -> int:
-    """The member place nearest the population-weighted mean (always inside the area)."""
-    w = pop[idx].astype(np.float64) + 1.0
-    mlat = float(np.average(lat[idx], weights=w))
-    # Average longitudes on the unit circle so areas across the antimeridian work.
-    rl = np.radians(lon[idx])
-    mlon = math.degrees(
-        math.atan2(np.average(np.sin(rl), weights=w), np.average(np.cos(rl), weights=w))
+def group_centres(
+    group: np.ndarray, n_groups: int, lat: np.ndarray, lon: np.ndarray, pop: np.ndarray
+) -> np.ndarray:
+    """Per group, the member place nearest the group's population-weighted mean.
+
+    Being a member place, the centre always lies inside the area (a plain mean of a crescent-
+    shaped country could fall abroad or at sea). Longitudes are averaged on the unit circle so
+    areas across the antimeridian work. Vectorised: one pass over all places.
+    """
+    ok = group >= 0
+    g, la, lo = group[ok], np.radians(lat[ok]), np.radians(lon[ok])
+    w = pop[ok].astype(np.float64) + 1.0
+    wsum = np.bincount(g, weights=w, minlength=n_groups)
+    mlat = np.bincount(g, weights=w * la, minlength=n_groups) / np.maximum(wsum, 1e-12)
+    msin = np.bincount(g, weights=w * np.sin(lo), minlength=n_groups)
+    mcos = np.bincount(g, weights=w * np.cos(lo), minlength=n_groups)
+    mlon = np.arctan2(msin, mcos)
+    a = (
+        np.sin((la - mlat[g]) / 2) ** 2
+        + np.cos(la) * np.cos(mlat[g]) * np.sin((lo - mlon[g]) / 2) ** 2
     )
-    d = _haversine_many(mlat, mlon, lat[idx], lon[idx])
-    return int(idx[int(np.argmin(d))])
+    members = np.flatnonzero(ok)
+    order = np.lexsort((a, g))  # by group, then by distance to the group's mean
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = g[order][1:] != g[order][:-1]
+    centres = np.full(n_groups, -1, dtype=np.int32)
+    centres[g[order][first]] = members[order][first]
+    return centres
 
 
 def build_index(path: Path) -> Path:
@@ -434,35 +449,9 @@ def build_index(path: Path) -> Path:
 
     country_start = np.searchsorted(cc_arr, np.arange(len(ccs)), side="left").astype(np.int64)
     country_end = np.searchsorted(cc_arr, np.arange(len(ccs)), side="right").astype(np.int64)
-    country_centre = np.array(
-        [
-            _nearest_to_weighted_mean(np.arange(s, e), lat, lon, pop)
-            for s, e in zip(country_start, country_end, strict=True)
-        ],
-        dtype=np.int32,
-    )
-    members: dict[int, list[int]] = defaultdict(list)
-    for i, r in enumerate(region_arr):
-        if r >= 0:
-            members[int(r)].append(i)
-    region_centre = np.array(
-        [
-            _nearest_to_weighted_mean(np.array(members[r]), lat, lon, pop)
-            for r in range(len(region_keys))
-        ],
-        dtype=np.int32,
-    )
-    cmembers: dict[int, list[int]] = defaultdict(list)
-    for i, r in enumerate(county_arr):
-        if r >= 0:
-            cmembers[int(r)].append(i)
-    county_centre = np.array(
-        [
-            _nearest_to_weighted_mean(np.array(cmembers[r]), lat, lon, pop)
-            for r in range(len(county_keys))
-        ],
-        dtype=np.int32,
-    )
+    country_centre = group_centres(cc_arr.astype(np.int64), len(ccs), lat, lon, pop)
+    region_centre = group_centres(region_arr.astype(np.int64), len(region_keys), lat, lon, pop)
+    county_centre = group_centres(county_arr.astype(np.int64), len(county_keys), lat, lon, pop)
 
     meta = {
         "version": INDEX_VERSION,
