@@ -11,14 +11,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import warnings
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dashboard.errors import GeocodeError, TableError
@@ -26,6 +31,7 @@ from dashboard.errors import GeocodeError, TableError
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "NCT04270409.txt"
 SEED_TABLE = ROOT / "data" / "NCT04270409.sites.csv"
+OVERRIDES = ROOT / "data" / "overrides.csv"
 APP = str(ROOT / "dashboard" / "app.py")
 N_SITES = 105
 HANG_GUARD_S = 120  # a build still running after this has hung
@@ -56,6 +62,7 @@ def data_dir(tmp_path: Path) -> Path:
     d.mkdir()
     shutil.copy(SEED, d / SEED.name)
     shutil.copy(SEED_TABLE, d / SEED_TABLE.name)
+    shutil.copy(OVERRIDES, d / OVERRIDES.name)  # the committed table applies them
     return d
 
 
@@ -353,3 +360,184 @@ def test_build_cli_geocoder_failure_is_one_error_line_and_no_change(tmp_path) ->
     assert done.stderr.splitlines() == ["error: geocoder gave up after 30 sites"]
     assert sha256(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, script.name])
+
+
+# ----------------------------------------------------------------------------- many sessions
+
+SESSIONS = 24
+SESSION_TIMEOUT_S = 180  # per AppTest run; the machine is shared, a hang is far longer
+NEAR_QUERIES = [
+    # (place, radius, units): different places, radii and units so no two sessions agree
+    ("Lyon, France", 500.0, "km"),
+    ("Boston", 1000.0, "mi"),
+    ("35.68, 139.69", 300.0, "km"),
+    ("Sydney, Australia", 2000.0, "km"),
+    ("Madrid", 800.0, "km"),
+    ("Toronto, Canada", 400.0, "mi"),
+]
+
+
+def _expected(table, countries: tuple[str, ...], near: tuple[str, float, str] | None):
+    """What a session with these filters must show: facilities in order, and the count."""
+    from dashboard import filters as flt
+    from dashboard.gazetteer import load_gazetteer
+    from dashboard.geocode import resolve_place
+
+    f = flt.Filters(countries=countries)
+    view = flt.filter_sites(table, f)
+    if near is not None:
+        place, radius, units = near
+        match = resolve_place(place, load_gazetteer())
+        assert match is not None, place
+        view = flt.within_radius(
+            flt.add_distances(view, match.latitude, match.longitude, units),
+            flt.to_km(radius, units),
+        )
+    return view["facility"].tolist()
+
+
+def _cached_table_hash(data_dir: Path) -> int:
+    """A content hash of the DataFrame the app's cache hands out for the seed record.
+
+    The app's cached loader is called the way the page calls it: app.py's code without its
+    final `main()` call, run as `__main__` so the cache key matches the page's.
+    """
+    source = APP_PATH.read_text(encoding="utf-8")
+    body = source[: source.rstrip().rfind("main()")]
+    namespace: dict = {"__name__": "__main__", "__file__": str(APP_PATH)}
+    exec(compile(body, str(APP_PATH), "exec"), namespace)  # noqa: S102 - our own app
+    path = data_dir / SEED.name
+    _, table = namespace["trial_and_table"](str(path), path.stat().st_mtime)
+    return int(pd.util.hash_pandas_object(table.astype(str), index=True).sum())
+
+
+APP_PATH = ROOT / "dashboard" / "app.py"
+
+
+@contextlib.contextmanager
+def shared_test_runtime() -> Iterator[None]:
+    """Let AppTests run in parallel threads, as sessions do on one server.
+
+    Each `AppTest.run()` installs a mock `Runtime` singleton and sets it back to None when it
+    ends, which pulls the runtime from under any other AppTest still running ("Runtime hasn't
+    been created!"). A real server has one Runtime for all sessions; so here, while the
+    sessions run, `Runtime.instance()` keeps answering with the last mock installed.
+    """
+    from streamlit.runtime import Runtime
+
+    lock = threading.Lock()
+    last: list[object] = []
+    real_instance = Runtime.__dict__["instance"]
+    real_exists = Runtime.__dict__["exists"]
+
+    def instance(cls):
+        with lock:
+            if cls._instance is not None:
+                last[:] = [cls._instance]
+            if not last:
+                raise RuntimeError("Runtime hasn't been created!")
+            return last[0]
+
+    def exists(cls) -> bool:
+        return cls._instance is not None or bool(last)
+
+    Runtime.instance = classmethod(instance)
+    Runtime.exists = classmethod(exists)
+    try:
+        yield
+    finally:
+        Runtime.instance = real_instance
+        Runtime.exists = real_exists
+
+
+def site_table(at) -> pd.DataFrame:
+    """The page's site list (AppTest does not report a dataframe's key unless it selects)."""
+    for frame in at.dataframe:
+        if {"facility", "city", "precision"} <= set(frame.value.columns):
+            return frame.value
+    shown = [e.value for e in at.error] + [w.value for w in at.warning]
+    raise AssertionError(f"no site table on the page; it says {shown}")
+
+
+def test_many_sessions_at_once_each_see_their_own_result(data_dir, monkeypatch, capsys) -> None:
+    pytest.importorskip("dashboard.build")
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.store import read_table
+
+    monkeypatch.setenv("TRIAL_SITES_DATA", str(data_dir))
+    table_file = data_dir / SEED_TABLE.name
+    table = read_table(table_file)
+    countries = sorted(set(table["country"]))
+    file_before = sha256(table_file)
+    cache_before = _cached_table_hash(data_dir)
+
+    # Each session: first one or two countries, then (some) a "near" search, then clear.
+    plans = []
+    for i in range(SESSIONS):
+        chosen = (countries[i % len(countries)],)
+        if i % 3 == 1:
+            chosen += (countries[(i * 7 + 3) % len(countries)],)
+        near = NEAR_QUERIES[i % len(NEAR_QUERIES)] if i % 2 == 0 else None
+        plans.append((tuple(sorted(set(chosen))), near))
+
+    barrier = threading.Barrier(SESSIONS)
+    errors: list[str] = []
+    mismatches: list[str] = []
+    reruns = Counter()
+
+    def check(i: int, at, step: str, countries_: tuple[str, ...], near) -> None:
+        reruns[i] += 1
+        if at.exception:
+            errors.append(f"session {i} {step}: {[e.value for e in at.exception]}")
+            return
+        shown = site_table(at)["facility"].tolist()
+        want = _expected(table, countries_, near)
+        if shown != want:
+            mismatches.append(f"session {i} {step}: {len(shown)} shown, {len(want)} expected")
+        metric = {m.label: m.value for m in at.metric}.get("Sites shown")
+        if metric != f"{len(want)} of {len(table)}":
+            mismatches.append(f"session {i} {step}: metric {metric!r}")
+
+    def session(i: int) -> None:
+        chosen, near = plans[i]
+        try:
+            at = AppTest.from_file(str(APP_PATH), default_timeout=SESSION_TIMEOUT_S)
+            at.run()
+            check(i, at, "open", (), None)
+            barrier.wait(timeout=SESSION_TIMEOUT_S)  # every session changes filters together
+            at.multiselect(key="country").set_value(list(chosen)).run()
+            check(i, at, "countries", chosen, None)
+            if near is not None:
+                place, radius, units = near
+                at.radio(key="units").set_value(units)
+                at.text_input(key="near").set_value(place)
+                at.number_input(key="radius").set_value(radius).run()
+                check(i, at, "near", chosen, near)
+            at.multiselect(key="country").set_value([]).run()
+            check(i, at, "cleared", (), near)
+        except Exception as exc:  # reported with the others, so one failure shows them all
+            errors.append(f"session {i}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=session, args=(i,), daemon=True) for i in range(SESSIONS)]
+    with shared_test_runtime():
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(SESSION_TIMEOUT_S * 5)
+    hung = sum(t.is_alive() for t in threads)
+
+    cache_after = _cached_table_hash(data_dir)
+    with capsys.disabled():
+        print(
+            f"\nsessions: {SESSIONS}, reruns: {sum(reruns.values())}, errors: {len(errors)}, "
+            f"cross-talk mismatches: {len(mismatches)}, hung: {hung}, "
+            f"cached table unchanged: {cache_after == cache_before}, "
+            f"table file unchanged: {sha256(table_file) == file_before}"
+        )
+    assert hung == 0
+    assert errors == []
+    assert mismatches == []
+    assert sum(reruns.values()) >= 3 * SESSIONS
+    assert cache_after == cache_before
+    assert sha256(table_file) == file_before
