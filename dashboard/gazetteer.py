@@ -606,10 +606,25 @@ class Gazetteer:
             return slice(0, 0)
         return slice(int(self._a["country_start"][k]), int(self._a["country_end"][k]))
 
-    def candidates(self, folded_name: str, country_code: str | None = None) -> list[Candidate]:
-        """Places whose folded name or alternate name equals `folded_name`, in one country."""
+    def candidates(
+        self, name: str, country_code: str | None = None, state: str = ""
+    ) -> list[Candidate]:
+        """Places named `name` (own or alternate name, folded), in one country when given.
+
+        A `state` that names regions of that country keeps the candidates inside them (all
+        candidates when none is inside: the state is a hint, never a reason to find nothing).
+        """
+        folded_name = fold(name)
         if not folded_name:
             return []
+        found = self._candidates(folded_name, country_code)
+        if state and country_code:
+            regions = self.match_regions(state, country_code)
+            inside = [c for c in found if c.place.region in regions]
+            return inside or found
+        return found
+
+    def _candidates(self, folded_name: str, country_code: str | None) -> list[Candidate]:
         key = np.uint64(name_key(folded_name))
         keys = self._a["key"]
         lo = int(np.searchsorted(keys, key, side="left"))

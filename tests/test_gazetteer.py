@@ -117,6 +117,15 @@ def test_candidates_by_folded_name(g, name, cc, expect):
     assert expect in {c.place.name for c in g.candidates(name, cc)}
 
 
+def test_candidates_take_raw_names_and_a_state_hint(g):
+    both = g.candidates("Richmond", "AU")
+    assert len(both) > 1
+    (vic,) = g.candidates("Richmond", "AU", state="Victoria")
+    assert g.region_name(vic.place.region) == "Victoria"
+    # An unmatched state is a hint, not a filter that empties the answer.
+    assert len(g.candidates("Richmond", "AU", state="Atlantis")) == len(both)
+
+
 def test_candidates_respect_country(g):
     assert all(c.place.country_code == "AU" for c in g.candidates("richmond", "AU"))
     assert g.candidates("richmond", "XX") == []
