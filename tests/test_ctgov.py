@@ -537,15 +537,20 @@ def test_geopoint_cases_match_their_records_and_the_50_km_rule() -> None:
         rows = list(csv.DictReader(handle))
     assert len(rows) >= 30
     assert {r["registry_wrong"] for r in rows} == {"yes", "no"}
+    provenance = (GEOPOINT_CASES.parent / "README.md").read_text(encoding="utf-8")
     for row in rows:
-        site = next(
-            s
-            for s in _trial(row["nct_id"]).sites
-            if s.city == row["city"] and row["facility"].startswith(s.facility)
-        )
         registry = (float(row["registry_lat"]), float(row["registry_lon"]))
-        assert site.geo_point == registry, row["city"]
-        assert (site.state, site.country) == (row["state"], row["country"])
+        if (FIXTURES / f"{row['nct_id']}.json").exists():
+            site = next(
+                s
+                for s in _trial(row["nct_id"]).sites
+                if s.city == row["city"] and row["facility"].startswith(s.facility)
+            )
+            assert site.geo_point == registry, row["city"]
+            assert (site.state, site.country) == (row["state"], row["country"])
+        else:
+            # A record read where it is published but too big to keep: its source must be cited.
+            assert f"| {row['nct_id']} |" in provenance, row["nct_id"]
         far = _km(registry, (float(row["true_lat"]), float(row["true_lon"]))) > WRONG_KM
         assert far == (row["registry_wrong"] == "yes"), row["city"]
         assert row["comment"]
