@@ -175,7 +175,11 @@ def test_ensure_table_sets_a_bad_table_aside_and_rebuilds(name, make, data_dir, 
     assert leftovers(data_dir) == []
 
 
-@pytest.mark.parametrize(("name", "make"), BAD_TABLES, ids=[b[0] for b in BAD_TABLES])
+# The command line's own check runs the same code; three kinds keep the subprocesses few.
+CLI_BAD_TABLES = [b for b in BAD_TABLES if b[0] in {"garbage", "other columns", "truncated"}]
+
+
+@pytest.mark.parametrize(("name", "make"), CLI_BAD_TABLES, ids=[b[0] for b in CLI_BAD_TABLES])
 def test_build_cli_sets_a_bad_table_aside_and_rebuilds(name, make, tmp_path) -> None:
     from dashboard.store import read_table
 

@@ -311,6 +311,28 @@ def test_fetch_cli_retry_after_a_fault_saves_the_study(tmp_path) -> None:
     OUTCOMES["fetch CLI 500 then valid -> saved"] += 1
 
 
+@pytest.mark.parametrize(
+    "answered_id",
+    [
+        # a hostile or broken server answers with a path instead of an ID: the saved file's
+        # name comes from this, so it must never leave --out-dir
+        "../../escaped",
+        "NCT0559417/../../x",
+    ],
+)
+def test_fetch_cli_never_writes_outside_out_dir(answered_id, tmp_path) -> None:
+    study = json.loads(STUDY.read_text(encoding="utf-8"))
+    study["protocolSection"]["identificationModule"]["nctId"] = answered_id
+    out_dir = tmp_path / "deep" / "out"
+    out_dir.mkdir(parents=True)
+    with FaultServer([Fault.json(study)]) as server:
+        done = run_fetch_cli(server, out_dir)
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.startswith("error: ") and "expected an NCT ID" in done.stderr
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    OUTCOMES["fetch CLI path in answered ID -> refused, nothing written"] += 1
+
+
 def test_print_fault_figures(capsys) -> None:
     """The figures: faults tried and what each ended in (shown in the pytest output)."""
     with capsys.disabled():
