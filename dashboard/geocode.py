@@ -11,7 +11,11 @@ Matching rules, in order (see `match_site`):
    (not the own) name, minus a penalty for a "section" (a place within a few km of a much more
    populous place of the same country: GeoNames' city districts such as Madrid's "Salamanca"),
    minus a large penalty when the site's state names a region and the candidate lies elsewhere.
-4. Fallback ladder: county (for "-gun") -> the region's main city for an unknown ward -> region
+4. A candidate outside the region the state names is used only when nothing inside matches
+   (flagged for review), except for a ward, which then goes to the region's main city.
+5. A city string that names a territory GeoNames files under its own code ("Hong Kong, China")
+   is looked up there.
+6. Fallback ladder: county (for "-gun") -> the region's main city for an unknown ward -> region
    centroid -> country centroid, with `precision` saying so and `needs_review` set.
 """
 
