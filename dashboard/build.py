@@ -292,14 +292,15 @@ def _read_existing(path: Path, warn: Callable[[str], None]) -> pd.DataFrame | No
 
 
 def table_matches(df: pd.DataFrame, trial: Trial) -> bool:
-    """Whether a table belongs to this trial as it is now (same site ids and addresses)."""
+    """Whether a table shows this trial as it is now: same sites, addresses, names, statuses.
+
+    Any difference makes the table stale; rebuilding it re-geocodes only changed addresses.
+    """
     base = site_rows(trial)
     if len(df) != len(base):
         return False
-    for row, (_, old) in zip(base, df.iterrows(), strict=True):
-        if old["site_id"] != row["site_id"] or old["nct_id"] != row["nct_id"]:
-            return False
-        if not all(_same(str(old[c]), row[c]) for c in ADDRESS_COLUMNS):
+    for row, old in zip(base, df.to_dict("records"), strict=True):
+        if any(str(old[c]) != str(row[c]) for c in row):
             return False
     return True
 

@@ -333,3 +333,17 @@ def test_cli_nominatim_without_network_falls_back_once(tmp_path, seed_path, monk
     df = read_table(out)
     assert set(df["geocoder"]) == {"gazetteer", "override"}
     assert Offline.calls <= 2  # the first site only (one retry), then offline for the run
+
+
+def test_ensure_table_refreshes_record_columns_without_geocoding_again(tmp_path):
+    """A record updated with a new site status shows it; the cached points are reused."""
+    geo = CountingGeocoder()
+    ensure_table(_trial("Paris", "Lyon"), tmp_path, geocoder=geo)
+    recruiting = _trial("Paris", "Lyon")
+    recruiting = replace(
+        recruiting, sites=tuple(replace(x, status="RECRUITING") for x in recruiting.sites)
+    )
+    df = ensure_table(recruiting, tmp_path, geocoder=geo)
+    assert df["status"].tolist() == ["RECRUITING", "RECRUITING"]
+    assert geo.calls == ["Paris", "Lyon"]  # no new lookups
+    assert read_table(tmp_path / "NCT00000001.sites.csv")["status"].tolist() == ["RECRUITING"] * 2
