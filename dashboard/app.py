@@ -37,6 +37,10 @@ MAX_UPLOAD_MB = 5  # keep in step with server.maxUploadSize in .streamlit/config
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAP_HEIGHT_PX = 520
 UPLOAD_CACHE_ENTRIES = 8
+# Geocoding an upload runs on the server: an unknown place name costs tens of ms of fuzzy
+# matching, so 5 MB of made-up sites (~57,000) would hold a core for most of an hour.
+# The largest real trials list a few thousand sites.
+MAX_UPLOAD_SITES = 2_000
 
 # Widget keys: tests and the URL logic address widgets by these.
 K_TRIAL = "trial"
@@ -99,6 +103,13 @@ def uploaded_trial_and_table(data: bytes, name: str) -> tuple[Trial, pd.DataFram
     from dashboard.record import read_record
 
     trial = read_record(data, name)
+    if len(trial.sites) > MAX_UPLOAD_SITES:
+        raise RecordError(
+            name,
+            None,
+            f"expected at most {MAX_UPLOAD_SITES:,} sites in an uploaded record, found "
+            f"{len(trial.sites):,}; build its table with `python -m dashboard build` instead",
+        )
     try:
         overrides = load_overrides(DATA_DIR / OVERRIDES_FILE)
     except (ValueError, OSError):
