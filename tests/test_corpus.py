@@ -24,6 +24,7 @@ from dashboard.record import MAX_RECORD_BYTES, load_trial, read_record, trial_to
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"
 SEED = ROOT / "data" / "NCT04270409.txt"
+HOSTILE = ROOT / "tests" / "fixtures" / "hostile" / "NCT99999999.txt"
 APP = str(ROOT / "dashboard" / "app.py")
 HANG_GUARD_S = 60  # a subprocess still running after this has hung: fail instead of waiting
 APP_TIMEOUT_S = 90  # the app's first run loads the place index
@@ -219,6 +220,29 @@ def test_upload_path_reads_unusual_encodings(name, make, tmp_path) -> None:
 
 # ----------------------------------------------------------------------------- the page
 
+
+def _town(i: int) -> str:
+    """A made-up town name, letters only (digits would read as a postcode)."""
+    letters = ""
+    for _ in range(4):
+        i, r = divmod(i, 26)
+        letters += chr(ord("a") + r)
+    return "Zq" + letters
+
+
+def many_sites_record(n_sites: int = 2_001) -> bytes:
+    """A readable record with `n_sites` sites in made-up towns (each one a slow fuzzy lookup)."""
+    base = HOSTILE.read_text(encoding="utf-8")
+    end = base.index("Countries\n")
+    head = base[: base.index("Clinic <img")]  # through the Locations heading and intro
+    blocks = [
+        f"Site {i} Site Number : 250{i:04d}\n\n{_town(i)}, , France\n\nSite Status\n\n"
+        for i in range(n_sites)
+    ]
+    tail = base[end:].replace("France United States", "France")
+    return (head + "".join(blocks) + tail).encode("utf-8")
+
+
 APP_UPLOADS = [
     # binary bytes: one sidebar error, the listed trial still shown
     ("binary", lambda: (CORPUS / "binary.txt").read_bytes(), "binary.txt", "binary"),
@@ -235,6 +259,9 @@ APP_UPLOADS = [
     ),
     # over the app's own upload limit (the server's limit is the same; AppTest skips it)
     ("6 MB", lambda: b"x" * (6 * ONE_MB), "big.txt", "larger than"),
+    # readable, 180 kB, but 2,001 sites in unknown towns: geocoding it on the server would
+    # take minutes, so the upload is refused before any geocoding
+    ("too many sites", many_sites_record, "many.txt", "at most 2,000 sites"),
 ]
 
 
