@@ -37,11 +37,13 @@ KM_PER_DEGREE_LAT = 111.32
 MAP_WIDTH_PX = 560
 MAP_HEIGHT_PX = 520
 FIT_PADDING = 0.15
-TILE_SIZE_PX = 256
+WORLD_PX_AT_ZOOM_0 = 512  # deck.gl (like Mapbox GL) draws the world 512 px wide at zoom 0
 MIN_ZOOM = 0.5
 MAX_ZOOM = 11.0  # city level: a single site is not shown at street level
 WORLD_VIEW = {"latitude": 20.0, "longitude": 0.0, "zoom": 0.8}
 MERCATOR_MAX_LAT = 85.0511
+# A search radius up to this size is framed whole; a larger one would zoom out to the world.
+FRAME_RADIUS_MAX_KM = 2000.0
 
 # pydeck reads a plain string argument as a JavaScript expression; a literal needs pdk.types.String.
 PIXELS = pdk.types.String("pixels")
@@ -183,10 +185,10 @@ def fit_view(
     zooms = [MAX_ZOOM]
     lon_fraction = (east - west) / 360
     if lon_fraction > 0:
-        zooms.append(math.log2(width_px * usable / TILE_SIZE_PX / lon_fraction))
+        zooms.append(math.log2(width_px * usable / WORLD_PX_AT_ZOOM_0 / lon_fraction))
     y_fraction = (y_north - y_south) / (2 * math.pi)
     if y_fraction > 0:
-        zooms.append(math.log2(height_px * usable / TILE_SIZE_PX / y_fraction))
+        zooms.append(math.log2(height_px * usable / WORLD_PX_AT_ZOOM_0 / y_fraction))
     zoom = max(MIN_ZOOM, min(zooms))
     return pdk.ViewState(
         latitude=round(_mercator_lat((y_north + y_south) / 2), 5),
@@ -275,6 +277,19 @@ def load_outlines(path: str | Path) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _circle_extent(origin: tuple[float, float], radius_km: float) -> list[tuple[float, float]]:
+    """The north, south, east and west points of a circle around (lat, lon), for framing."""
+    lat, lon = origin
+    dlat = radius_km / KM_PER_DEGREE_LAT
+    dlon = radius_km / (KM_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
+    return [
+        (min(lat + dlat, MERCATOR_MAX_LAT), lon),
+        (max(lat - dlat, -MERCATOR_MAX_LAT), lon),
+        (lat, max(lon - dlon, -180.0)),
+        (lat, min(lon + dlon, 180.0)),
+    ]
+
+
 def build_deck(
     points: list[dict[str, Any]],
     outlines: dict[str, Any] | None,
@@ -355,6 +370,8 @@ def build_deck(
     framed = [(p["position"][1], p["position"][0]) for p in points]
     if origin is not None:
         framed.append(origin)
+        if radius_km is not None and radius_km <= FRAME_RADIUS_MAX_KM:
+            framed.extend(_circle_extent(origin, radius_km))
     basemap_args: dict[str, Any] = {"map_provider": None}
     if basemap:
         basemap_args = {"map_provider": ONLINE_MAP_PROVIDER, "map_style": ONLINE_MAP_STYLE}

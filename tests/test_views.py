@@ -115,23 +115,35 @@ def test_spread_keeps_input_order_meaningful() -> None:
     assert b_lat < 10.0
 
 
+def project(lat: float, lon: float, zoom: float) -> tuple[float, float]:
+    """Web Mercator pixels at a deck.gl zoom (the world is 512 px wide at zoom 0)."""
+    size = 512 * 2**zoom
+    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    return (lon + 180) / 360 * size, (1 - y / math.pi) / 2 * size
+
+
 @pytest.mark.parametrize(
     ("points", "zoom_range"),
     [
         ([], (0.5, 1.0)),  # nothing to show: the whole world
         ([(48.85, 2.35)], (11, 11)),  # one site: city zoom, not street level
-        ([(48.85, 2.35), (50.63, 3.06)], (5, 9)),  # two French cities
-        ([(40.0, -120.0), (-37.8, 145.0)], (1.0, 2.0)),  # across the world
+        ([(48.85, 2.35), (50.63, 3.06)], (5, 8)),  # two French cities
+        # five Italian cities: the case that once zoomed one level too far
+        ([(44.13, 12.06), (45.38, 9.16), (43.61, 13.51), (44.49, 11.34), (42.56, 12.64)], (5, 7)),
+        ([(40.0, -120.0), (-37.8, 145.0)], (0.5, 1.0)),  # across the world
     ],
 )
-def test_fit_view_zoom(points, zoom_range) -> None:
-    view = fit_view(points)
+def test_fit_view_frames_every_point(points, zoom_range) -> None:
+    view = fit_view(points, width_px=560, height_px=520)
     assert zoom_range[0] <= view.zoom <= zoom_range[1]
-    if points:
-        lats = [p[0] for p in points]
-        lons = [p[1] for p in points]
-        assert min(lats) <= view.latitude <= max(lats)
-        assert min(lons) <= view.longitude <= max(lons)
+    if not points:
+        return
+    cx, cy = project(view.latitude, view.longitude, view.zoom)
+    for lat, lon in points:
+        x, y = project(lat, lon, view.zoom)
+        # inside the map (when the world is wider than the map; at minimum zoom it may not be)
+        if view.zoom > 0.5:
+            assert abs(x - cx) <= 560 / 2 and abs(y - cy) <= 520 / 2
 
 
 def test_colour_by_country_when_no_statuses() -> None:
@@ -183,8 +195,12 @@ def test_deck_with_origin_radius_and_basemap() -> None:
     assert [layer["id"] for layer in spec["layers"]] == ["radius", "sites", "origin"]
     assert spec["layers"][0]["getRadius"] == 50_000
     assert deck.map_provider == "carto"
-    # the view is framed on the origin even with no site in view
-    assert spec["initialViewState"]["latitude"] == pytest.approx(-37.81, abs=0.01)
+    # the view is framed on the origin even with no site in view, with the whole circle in it
+    view = spec["initialViewState"]
+    assert view["latitude"] == pytest.approx(-37.81, abs=0.01)
+    cx, cy = project(view["latitude"], view["longitude"], view["zoom"])
+    north = project(-37.81 + 50 / 111.32, 144.96, view["zoom"])
+    assert 50 < abs(north[1] - cy) <= 520 / 2  # a visible circle, not cut off
 
 
 def test_outlines_load_every_country_with_a_name() -> None:
