@@ -39,7 +39,10 @@ MAP_HEIGHT_PX = 520
 FIT_PADDING = 0.15
 WORLD_PX_AT_ZOOM_0 = 512  # deck.gl (like Mapbox GL) draws the world 512 px wide at zoom 0
 MIN_ZOOM = 0.5
-MAX_ZOOM = 11.0  # city level: a single site is not shown at street level
+# Closest zoom when fitting: co-located sites spread on their ring (3 km apart) sit ~15 px
+# apart at zoom 9, enough to click each; closer, the 1:110m outlines give no context at all.
+MAX_ZOOM = 9.0
+SINGLE_POINT_ZOOM = 5.0  # a lone site is shown with its country around it
 WORLD_VIEW = {"latitude": 20.0, "longitude": 0.0, "zoom": 0.8}
 MERCATOR_MAX_LAT = 85.0511
 # A search radius up to this size is framed whole; a larger one would zoom out to the world.
@@ -177,6 +180,11 @@ def fit_view(
     """A view centred on the bounds of (lat, lon) points, zoomed so they all fit."""
     if not points:
         return pdk.ViewState(**WORLD_VIEW)
+    if len(set(points)) == 1:
+        lat, lon = points[0]
+        return pdk.ViewState(
+            latitude=round(lat, 5), longitude=round(lon, 5), zoom=SINGLE_POINT_ZOOM
+        )
     lats = [p[0] for p in points]
     lons = [p[1] for p in points]
     west, east = min(lons), max(lons)

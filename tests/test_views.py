@@ -126,7 +126,9 @@ def project(lat: float, lon: float, zoom: float) -> tuple[float, float]:
     ("points", "zoom_range"),
     [
         ([], (0.5, 1.0)),  # nothing to show: the whole world
-        ([(48.85, 2.35)], (11, 11)),  # one site: city zoom, not street level
+        ([(48.85, 2.35)], (5, 5)),  # one site: shown with its country around it
+        # two sites on one city's ring: close enough to tell apart, not street level
+        ([(48.85, 2.35), (48.88, 2.35)], (8, 9)),
         ([(48.85, 2.35), (50.63, 3.06)], (5, 8)),  # two French cities
         # five Italian cities: the case that once zoomed one level too far
         ([(44.13, 12.06), (45.38, 9.16), (43.61, 13.51), (44.49, 11.34), (42.56, 12.64)], (5, 7)),
