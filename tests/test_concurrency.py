@@ -425,9 +425,11 @@ def shared_test_runtime() -> Iterator[None]:
     Each `AppTest.run()` installs a mock `Runtime` singleton and sets it back to None when it
     ends, which pulls the runtime from under any other AppTest still running ("Runtime hasn't
     been created!"). A real server has one Runtime for all sessions; so here, while the
-    sessions run, `Runtime.instance()` keeps answering with the last mock installed.
+    sessions run, `Runtime.instance()` keeps answering with the last mock installed, and the
+    script is compiled by one thread at a time, as a server's single script cache does.
     """
     from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 
     lock = threading.Lock()
     last: list[object] = []
@@ -445,13 +447,25 @@ def shared_test_runtime() -> Iterator[None]:
     def exists(cls) -> bool:
         return cls._instance is not None or bool(last)
 
+    # A server compiles the script once, in one lock-guarded ScriptCache; each AppTest run
+    # makes its own and compiles again, and CPython 3.11's ast.parse is not safe to run in
+    # parallel threads (python/cpython#106905: "AST constructor recursion depth mismatch").
+    compile_lock = threading.Lock()
+    real_get_bytecode = ScriptCache.get_bytecode
+
+    def get_bytecode(self, script_path: str):
+        with compile_lock:
+            return real_get_bytecode(self, script_path)
+
     Runtime.instance = classmethod(instance)
     Runtime.exists = classmethod(exists)
+    ScriptCache.get_bytecode = get_bytecode
     try:
         yield
     finally:
         Runtime.instance = real_instance
         Runtime.exists = real_exists
+        ScriptCache.get_bytecode = real_get_bytecode
 
 
 def site_table(at) -> pd.DataFrame:
