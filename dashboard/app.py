@@ -31,6 +31,11 @@ from dashboard.model import Trial  # noqa: E402
 # Where the trial records and their site tables live; tests point this at a scratch copy.
 DATA_DIR = Path(os.environ.get("TRIAL_SITES_DATA") or ROOT / "data")
 OUTLINES_PATH = ROOT / "data" / "countries.geojson"
+# The same outlines, trimmed (views.load_outlines), served by Streamlit's static file server
+# (server.enableStaticServing): the browser fetches them once instead of receiving 170 kB
+# inside the map on every rerun. Without the file the map falls back to inline outlines.
+STATIC_OUTLINES = Path(__file__).resolve().parent / "static" / "countries.json"
+OUTLINES_URL = "app/static/countries.json"
 DEFAULT_TRIAL = "NCT04270409"
 RECORD_PATTERNS = ("*.txt", "*.json")
 MAX_UPLOAD_MB = 5  # keep in step with server.maxUploadSize in .streamlit/config.toml
@@ -54,6 +59,7 @@ K_BASEMAP = "basemap"
 K_MAP = "site_map"
 K_SITE = "site"
 K_TABLE = "site_table"
+K_PANEL = "panel"
 S_READY = "_view_from_link"  # set once the link's parameters have been read into the widgets
 S_UPLOAD_ID = "_upload_id"
 
@@ -138,9 +144,10 @@ def find_place(query: str) -> tuple[str, float, float] | None:
     return match.name, float(match.latitude), float(match.longitude)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def outlines() -> dict[str, Any]:
-    """Country outlines for the offline map."""
+    """Country outlines for the offline map (shared, read-only: copying 200 kB per rerun
+    through st.cache_data's pickling cost more than drawing the page)."""
     return views.load_outlines(OUTLINES_PATH)
 
 
@@ -352,41 +359,63 @@ def text_list(items: tuple[str, ...] | list[str], empty: str = "None given.") ->
 
 def trial_panels(trial: Trial, table: pd.DataFrame) -> None:
     """The trial summary in tabs: overview, design and arms, eligibility, sponsors, countries."""
+    # Only the open tab's content runs (on_change="rerun"): the closed ones would cost a
+    # handful of tables and a chart on every filter change.
     overview, design, eligibility, sponsors, per_country = st.tabs(
-        ["Overview", "Design & arms", "Eligibility", "Sponsor & identifiers", "Sites per country"]
+        ["Overview", "Design & arms", "Eligibility", "Sponsor & identifiers", "Sites per country"],
+        key=K_PANEL,
+        on_change="rerun",
     )
-    with overview:
-        st.dataframe(
-            panels.rows_table(panels.summary_rows(trial)), hide_index=True, width="stretch"
-        )
-        st.markdown("**Conditions**")
-        text_list(trial.conditions)
-        if trial.brief_summary:
-            st.markdown("**Brief summary**")
-            st.text(trial.brief_summary)
-    with design:
-        st.dataframe(panels.rows_table(panels.design_rows(trial)), hide_index=True, width="stretch")
-        st.markdown("**Arms**")
-        st.dataframe(panels.arms_table(trial), hide_index=True, width="stretch")
-        st.markdown("**Interventions**")
-        st.dataframe(panels.interventions_table(trial), hide_index=True, width="stretch")
-    with eligibility:
-        st.dataframe(
-            panels.rows_table(panels.eligibility_rows(trial)), hide_index=True, width="stretch"
-        )
-        st.markdown("**Inclusion criteria**")
-        text_list(trial.eligibility.inclusion)
-        st.markdown("**Exclusion criteria**")
-        text_list(trial.eligibility.exclusion)
-        if not trial.eligibility.inclusion and trial.eligibility.text:
-            st.text(trial.eligibility.text)
-    with sponsors:
-        st.dataframe(panels.sponsors_table(trial), hide_index=True, width="stretch")
-        st.markdown("**Identifiers**")
-        st.dataframe(panels.identifiers_table(trial), hide_index=True, width="stretch")
-    with per_country:
-        counts = views.sites_per_country(table)
-        st.bar_chart(counts, x="country", y="sites", horizontal=True, sort="-sites")
+    if overview.open:
+        with overview:
+            _overview_tab(trial)
+    if design.open:
+        with design:
+            _design_tab(trial)
+    if eligibility.open:
+        with eligibility:
+            _eligibility_tab(trial)
+    if sponsors.open:
+        with sponsors:
+            st.dataframe(panels.sponsors_table(trial), hide_index=True, width="stretch")
+            st.markdown("**Identifiers**")
+            st.dataframe(panels.identifiers_table(trial), hide_index=True, width="stretch")
+    if per_country.open:
+        with per_country:
+            counts = views.sites_per_country(table)
+            st.vega_lite_chart(counts, views.sites_per_country_spec(len(counts)), width="stretch")
+
+
+def _overview_tab(trial: Trial) -> None:
+    """Key facts, conditions and the brief summary."""
+    st.dataframe(panels.rows_table(panels.summary_rows(trial)), hide_index=True, width="stretch")
+    st.markdown("**Conditions**")
+    text_list(trial.conditions)
+    if trial.brief_summary:
+        st.markdown("**Brief summary**")
+        st.text(trial.brief_summary)
+
+
+def _design_tab(trial: Trial) -> None:
+    """Design facts, arms and interventions."""
+    st.dataframe(panels.rows_table(panels.design_rows(trial)), hide_index=True, width="stretch")
+    st.markdown("**Arms**")
+    st.dataframe(panels.arms_table(trial), hide_index=True, width="stretch")
+    st.markdown("**Interventions**")
+    st.dataframe(panels.interventions_table(trial), hide_index=True, width="stretch")
+
+
+def _eligibility_tab(trial: Trial) -> None:
+    """Ages, sex, healthy volunteers and the criteria lists."""
+    st.dataframe(
+        panels.rows_table(panels.eligibility_rows(trial)), hide_index=True, width="stretch"
+    )
+    st.markdown("**Inclusion criteria**")
+    text_list(trial.eligibility.inclusion)
+    st.markdown("**Exclusion criteria**")
+    text_list(trial.eligibility.exclusion)
+    if not trial.eligibility.inclusion and trial.eligibility.text:
+        st.text(trial.eligibility.text)
 
 
 def main() -> None:
@@ -450,7 +479,7 @@ def main() -> None:
     points = views.site_points(view, colors, key, units)
     deck = views.build_deck(
         points,
-        outlines(),
+        OUTLINES_URL if STATIC_OUTLINES.is_file() else outlines(),
         origin=origin,
         radius_km=filters.radius_km if origin else None,
         basemap=bool(st.session_state.get(K_BASEMAP)),

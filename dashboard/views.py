@@ -7,6 +7,7 @@ Everything here is pure: it takes a site table (see `dashboard.store`) and retur
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -15,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 import pydeck as pdk
+from pydeck.bindings import deck as _pydeck_deck
+from pydeck.bindings.json_tools import default_serialize
 
 from dashboard.filters import DISTANCE_KM, distance_column, from_km
 
@@ -45,6 +48,9 @@ MAX_ZOOM = 9.0
 SINGLE_POINT_ZOOM = 5.0  # a lone site is shown with its country around it
 WORLD_VIEW = {"latitude": 20.0, "longitude": 0.0, "zoom": 0.8}
 MERCATOR_MAX_LAT = 85.0511
+# Natural Earth 1:110m is accurate to a few km; 2 decimals (~1 km) loses nothing visible and
+# halves the outlines' share of the JSON sent on every rerun.
+OUTLINE_DECIMALS = 2
 # A search radius up to this size is framed whole; a larger one would zoom out to the world.
 FRAME_RADIUS_MAX_KM = 2000.0
 
@@ -62,6 +68,7 @@ RADIUS_LINE = [30, 30, 30, 160]
 LAND_FILL = [236, 234, 226, 255]
 LAND_LINE = [160, 160, 160, 255]
 UNKNOWN_COLOR = [128, 128, 128, 220]
+BAR_HEIGHT_PX = 18
 
 # ClinicalTrials.gov's recruitment statuses, coloured by "can I still join?".
 STATUS_COLORS: dict[str, list[int]] = {
@@ -230,15 +237,28 @@ def category_colors(categories: Sequence[str], key: str) -> dict[str, list[int]]
     return colors
 
 
-def _tooltip_text(row: pd.Series, units: str | None) -> str:
+def _tooltip_text(
+    facility: str,
+    city: str,
+    country: str,
+    status: str,
+    distance_km: float | None,
+    units: str | None,
+) -> str:
     """The hover text for a site: facility, place, status and, when searching, distance."""
-    place = ", ".join(p for p in (_text(row.get("city")), _text(row.get("country"))) if p)
-    lines = [_text(row.get("facility")) or "(unnamed site)", place]
-    status = _text(row.get("status"))
+    place = ", ".join(p for p in (city, country) if p)
+    lines = [facility or "(unnamed site)", place]
     lines.append(f"Status: {status}" if status else "Status: not given")
-    if units is not None and DISTANCE_KM in row.index and pd.notna(row[DISTANCE_KM]):
-        lines.append(f"Distance: {from_km(float(row[DISTANCE_KM]), units):,.1f} {units}")
+    if units is not None and distance_km is not None and not math.isnan(distance_km):
+        lines.append(f"Distance: {from_km(distance_km, units):,.1f} {units}")
     return "\n".join(line for line in lines if line)
+
+
+def _text_column(table: pd.DataFrame, column: str) -> list[str]:
+    """A column as display strings ("" for missing), or all "" when the column is absent."""
+    if column not in table.columns:
+        return [""] * len(table)
+    return [_text(v) for v in table[column].tolist()]
 
 
 def site_points(
@@ -252,36 +272,66 @@ def site_points(
     positions = spread_positions(
         rows["latitude"].astype(float).tolist(), rows["longitude"].astype(float).tolist()
     )
+    # Column-wise, not iterrows(): this runs on every rerun and iterrows is ~20x slower.
+    site_ids = _text_column(rows, "site_id")
+    facilities = _text_column(rows, "facility")
+    cities = _text_column(rows, "city")
+    countries = _text_column(rows, "country")
+    statuses = _text_column(rows, "status")
+    keys = _text_column(rows, key)
+    if DISTANCE_KM in rows.columns:
+        distances: list[float | None] = [float(d) for d in rows[DISTANCE_KM].tolist()]
+    else:
+        distances = [None] * len(rows)
     points = []
-    for (_, row), (lat, lon) in zip(rows.iterrows(), positions, strict=True):
+    for i, (lat, lon) in enumerate(positions):
         points.append(
             {
-                "site_id": _text(row.get("site_id")),
-                "facility": _text(row.get("facility")),
-                "city": _text(row.get("city")),
-                "country": _text(row.get("country")),
-                "status": _text(row.get("status")),
+                "site_id": site_ids[i],
+                "facility": facilities[i],
+                "city": cities[i],
+                "country": countries[i],
+                "status": statuses[i],
                 "position": [round(lon, 6), round(lat, 6)],
-                "color": colors.get(_text(row.get(key)), UNKNOWN_COLOR),
-                "tip": _tooltip_text(row, units),
+                "color": colors.get(keys[i], UNKNOWN_COLOR),
+                "tip": _tooltip_text(
+                    facilities[i], cities[i], countries[i], statuses[i], distances[i], units
+                ),
             }
         )
     return points
 
 
+def _round_coordinates(coords: Any) -> Any:
+    """Nested GeoJSON coordinate arrays with every number rounded to OUTLINE_DECIMALS."""
+    if isinstance(coords, (int, float)):
+        return round(coords, OUTLINE_DECIMALS)
+    return [_round_coordinates(c) for c in coords]
+
+
 def load_outlines(path: str | Path) -> dict[str, Any]:
-    """Country outlines as a GeoJSON FeatureCollection, keeping only each country's name."""
+    """Country outlines as a GeoJSON FeatureCollection: each country's name and rounded shape.
+
+    The map is sent to the browser on every rerun, so the shapes are trimmed to what a
+    1:110m map can show (see OUTLINE_DECIMALS).
+    """
     with open(path, encoding="utf-8") as fh:
         data = json.load(fh)
-    features = [
-        {
-            "type": "Feature",
-            "properties": {"name": f.get("properties", {}).get("name", "")},
-            "geometry": f["geometry"],
-        }
-        for f in data.get("features", [])
-        if f.get("geometry")
-    ]
+    features = []
+    for f in data.get("features", []):
+        geometry = f.get("geometry")
+        if not geometry or "coordinates" not in geometry:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": f.get("properties", {}).get("name", "")},
+                "geometry": {
+                    "type": geometry["type"],
+                    "coordinates": _round_coordinates(geometry["coordinates"]),
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -298,15 +348,35 @@ def _circle_extent(origin: tuple[float, float], radius_km: float) -> list[tuple[
     ]
 
 
+# Every pdk.Deck() retries importing pydeck's Jupyter widget (ipywidgets); Python does not
+# remember a failed import, so outside Jupyter that costs ~9 ms per rerun. The answer cannot
+# change while the process runs, so it is asked once.
+_pydeck_deck.has_jupyter_extra = functools.cache(_pydeck_deck.has_jupyter_extra)
+
+
+class CompactDeck(pdk.Deck):
+    """A pdk.Deck whose JSON is compact.
+
+    pydeck indents its JSON, which makes Python's json fall back from its C encoder to the
+    pure-Python one: ~85 ms per rerun for the country outlines. Same content, no indent.
+    """
+
+    def to_json(self) -> str:
+        """The deck as compact JSON (what st.pydeck_chart sends to the browser)."""
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+
+
 def build_deck(
     points: list[dict[str, Any]],
-    outlines: dict[str, Any] | None,
+    outlines: dict[str, Any] | str | None,
     *,
     origin: tuple[float, float] | None = None,
     radius_km: float | None = None,
     basemap: bool = False,
 ) -> pdk.Deck:
     """The site map: country outlines, an optional radius and origin, and one marker per site.
+
+    `outlines` is a GeoJSON FeatureCollection, or the URL the browser loads one from.
 
     Offline by default (`map_provider=None`: nothing is fetched); `basemap=True` asks
     Carto for its light tiles instead, which needs the internet.
@@ -386,7 +456,7 @@ def build_deck(
     # Offline, `map_style` is left out on purpose: pydeck then writes its "__MAP_STYLE__"
     # placeholder, which Streamlit's front end reads as "no basemap". An explicit None or ""
     # makes that front end fall back to Carto's Positron style, fetched from the internet.
-    return pdk.Deck(
+    return CompactDeck(
         layers=layers,
         initial_view_state=fit_view(framed),
         # Text, never HTML: deck.gl puts text tooltips in with innerText.
@@ -481,3 +551,19 @@ def sites_per_country(table: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(
         ["sites", "country"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
+
+
+def sites_per_country_spec(n_countries: int) -> dict[str, Any]:
+    """A Vega-Lite horizontal bar chart of `sites_per_country` (most first).
+
+    A plain spec rather than st.bar_chart: that goes through Altair's schema validation,
+    which cost ~50 ms on every rerun for a 24-bar chart.
+    """
+    return {
+        "mark": {"type": "bar", "tooltip": True},
+        "height": max(BAR_HEIGHT_PX * n_countries, BAR_HEIGHT_PX),
+        "encoding": {
+            "y": {"field": "country", "type": "nominal", "sort": "-x", "title": None},
+            "x": {"field": "sites", "type": "quantitative", "title": "sites"},
+        },
+    }

@@ -24,6 +24,7 @@ from dashboard.views import (
     site_points,
     site_table,
     sites_per_country,
+    sites_per_country_spec,
     spread_positions,
     to_csv_bytes,
     to_geojson,
@@ -254,3 +255,23 @@ def test_sites_per_country_counts_most_first() -> None:
         {"country": "Italy", "sites": 1},
     ]
     assert sites_per_country(make_table().iloc[0:0]).empty
+
+
+def test_sites_per_country_chart_is_sorted_horizontal_bars() -> None:
+    spec = sites_per_country_spec(24)
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["y"]["field"] == "country"
+    assert spec["encoding"]["y"]["sort"] == "-x"  # most sites on top
+    assert spec["height"] >= 24 * 10
+
+
+def test_served_outlines_match_the_data_file() -> None:
+    # dashboard/static/countries.json is what the browser loads; it must not drift from data/
+    served = ROOT / "dashboard" / "static" / "countries.json"
+    assert json.loads(served.read_text(encoding="utf-8")) == load_outlines(OUTLINES)
+
+
+def test_outlines_can_be_a_url() -> None:
+    deck = build_deck([], "app/static/countries.json")
+    spec = json.loads(deck.to_json())
+    assert spec["layers"][0]["data"] == "app/static/countries.json"
