@@ -241,3 +241,30 @@ def test_trial_link_opens_that_trial(data_dir: Path) -> None:
     at = run_app(trial="NCT06171568")
     assert at.selectbox(key="trial").value == "NCT06171568"
     assert not at.warning
+
+
+@pytest.mark.parametrize(
+    ("tab", "expected"),
+    [
+        ("Overview", "**Conditions**"),
+        ("Design & arms", "**Arms**"),
+        ("Eligibility", "**Inclusion criteria**"),
+        ("Sponsor & identifiers", "**Identifiers**"),
+    ],
+)
+def test_each_panel_tab_shows_its_content(tab: str, expected: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.session_state["panel"] = tab  # the tab a person clicked (only the open one runs)
+    at.run()
+    assert not at.exception
+    assert expected in [m.value for m in at.markdown]
+
+
+def test_sites_per_country_tab_draws_a_bar_chart() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.session_state["panel"] = "Sites per country"
+    at.run()
+    assert not at.exception
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1
+    assert '"bar"' in charts[0].proto.spec
