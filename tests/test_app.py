@@ -220,9 +220,11 @@ def test_upload_of_a_record_shows_it_at_once() -> None:
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data/ with the seed and one registry JSON record, so the picker has a choice."""
+    """A data/ with the seed and two registry JSON records, so the picker has a choice."""
     shutil.copy(SEED, tmp_path / SEED.name)
     shutil.copy(JSON_FIXTURES / "NCT06171568.json", tmp_path / "NCT06171568.json")
+    # registry JSON with site statuses, so the status filter has something to offer
+    shutil.copy(JSON_FIXTURES / "NCT06323538.json", tmp_path / "NCT06323538.json")
     monkeypatch.setenv("TRIAL_SITES_DATA", str(tmp_path))
     return tmp_path
 
@@ -268,3 +270,24 @@ def test_sites_per_country_tab_draws_a_bar_chart() -> None:
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1
     assert '"bar"' in charts[0].proto.spec
+
+
+def test_site_details_list_its_contacts(data_dir: Path) -> None:
+    at = run_app(trial="NCT06171568")
+    at.selectbox(key="site").select_index(0).run()
+    assert not at.exception
+    contacts = [d.value for d in at.dataframe if "email" in d.value.columns]
+    assert len(contacts) == 1 and len(contacts[0]) >= 1
+    assert "Contacts" in [c.value for c in at.caption]
+
+
+def test_status_filter_from_a_link_and_markers_coloured_by_status(data_dir: Path) -> None:
+    at = run_app(trial="NCT06323538")
+    statuses = at.multiselect(key="status").options
+    assert "RECRUITING" in statuses
+    everything = len(site_rows(at))
+    at = run_app(trial="NCT06323538", status="RECRUITING")
+    rows = site_rows(at)
+    assert 0 < len(rows) <= everything
+    assert set(rows["status"]) == {"RECRUITING"}
+    assert at.query_params["status"] == "RECRUITING"
