@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.views import STATUS_COLORS
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "app.py")
 SEED = ROOT / "data" / "NCT04270409.txt"
@@ -291,3 +293,6 @@ def test_status_filter_from_a_link_and_markers_coloured_by_status(data_dir: Path
     assert 0 < len(rows) <= everything
     assert set(rows["status"]) == {"RECRUITING"}
     assert at.query_params["status"] == "RECRUITING"
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    sites = next(layer for layer in spec["layers"] if layer["id"] == "sites")
+    assert {tuple(p["color"]) for p in sites["data"]} == {tuple(STATUS_COLORS["RECRUITING"])}
