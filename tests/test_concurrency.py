@@ -559,3 +559,24 @@ def test_many_sessions_at_once_each_see_their_own_result(data_dir, monkeypatch, 
     assert sum(reruns.values()) >= 3 * SESSIONS
     assert cache_after == cache_before
     assert sha256(table_file) == file_before
+
+
+def test_ensure_table_failing_mid_build_leaves_the_table_byte_for_byte(data_dir) -> None:
+    """The app's path: a stale table being rebuilt when the geocoder fails stays as it was."""
+    from dashboard.build import ensure_table
+    from dashboard.record import load_trial
+
+    record = data_dir / SEED.name
+    # move one site so the saved table is stale and must be rebuilt
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("Denver, Colorado", "Boulder, Colorado", 1),
+        encoding="utf-8",
+    )
+    table_file = data_dir / SEED_TABLE.name
+    before = sha256(table_file)
+    failing = FailingGeocoder(GeocodeError("gazetteer unavailable"), after=0)
+    with pytest.raises(GeocodeError):
+        ensure_table(load_trial(record), data_dir, geocoder=failing)
+    assert failing.calls == 1
+    assert sha256(table_file) == before
+    assert leftovers(data_dir) == []
