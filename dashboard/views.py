@@ -413,22 +413,7 @@ def build_deck(
                 pickable=False,
             )
         )
-    layers.append(
-        pdk.Layer(
-            "ScatterplotLayer",
-            id=SITE_LAYER_ID,
-            data=points,
-            get_position="position",
-            get_fill_color="color",
-            get_line_color=MARKER_LINE,
-            get_radius=MARKER_RADIUS_PX,
-            radius_units=PIXELS,
-            stroked=True,
-            line_width_min_pixels=1,
-            pickable=True,
-            auto_highlight=True,
-        )
-    )
+    # The origin goes under the sites: a site in the searched town stays visible and clickable.
     if origin is not None:
         layers.append(
             pdk.Layer(
@@ -445,6 +430,22 @@ def build_deck(
                 pickable=False,
             )
         )
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            id=SITE_LAYER_ID,
+            data=points,
+            get_position="position",
+            get_fill_color="color",
+            get_line_color=MARKER_LINE,
+            get_radius=MARKER_RADIUS_PX,
+            radius_units=PIXELS,
+            stroked=True,
+            line_width_min_pixels=1,
+            pickable=True,
+            auto_highlight=True,
+        )
+    )
     framed = [(p["position"][1], p["position"][0]) for p in points]
     if origin is not None:
         framed.append(origin)

@@ -195,7 +195,7 @@ def test_deck_is_offline_with_outlines_sites_and_a_text_tooltip() -> None:
 def test_deck_with_origin_radius_and_basemap() -> None:
     deck = build_deck([], None, origin=(-37.81, 144.96), radius_km=50, basemap=True)
     spec = json.loads(deck.to_json())
-    assert [layer["id"] for layer in spec["layers"]] == ["radius", "sites", "origin"]
+    assert [layer["id"] for layer in spec["layers"]] == ["radius", "origin", "sites"]
     assert spec["layers"][0]["getRadius"] == 50_000
     assert deck.map_provider == "carto"
     # the view is framed on the origin even with no site in view, with the whole circle in it
