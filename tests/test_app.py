@@ -296,3 +296,14 @@ def test_status_filter_from_a_link_and_markers_coloured_by_status(data_dir: Path
     spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     sites = next(layer for layer in spec["layers"] if layer["id"] == "sites")
     assert {tuple(p["color"]) for p in sites["data"]} == {tuple(STATUS_COLORS["RECRUITING"])}
+
+
+def test_online_basemap_is_off_by_default_and_a_toggle_away() -> None:
+    at = run_app()
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert spec.get("mapProvider") is None
+    at.toggle(key="basemap").set_value(True).run()
+    assert not at.exception
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert spec["mapProvider"] == "carto"
+    assert "cartocdn" in spec["mapStyle"]
