@@ -441,7 +441,7 @@ def main() -> None:
     if upload is not None:
         trial, table = upload
     elif trials:
-        trial, table = _load_listed(st.session_state[K_TRIAL])
+        trial, table = _load_listed(st.session_state.get(K_TRIAL) or default_trial)
     else:
         st.error(f"No trial record in {DATA_DIR}. Add one, or upload a record.")
         return
