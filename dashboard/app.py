@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -443,7 +444,8 @@ def main() -> None:
     elif trials:
         trial, table = _load_listed(st.session_state.get(K_TRIAL) or default_trial)
     else:
-        st.error(f"No trial record in {DATA_DIR}. Add one, or upload a record.")
+        where = panels.escape_markdown(str(DATA_DIR))
+        st.error(f"No trial record in {where}. Add one, or upload a record.")
         return
 
     filters = sidebar_filters(table)
@@ -512,11 +514,13 @@ def main() -> None:
     st.subheader("Nearest sites" if origin else "Sites")
     st.dataframe(views.site_table(view, units), hide_index=True, width="stretch", key=K_TABLE)
     snapshot = view.copy()
+    # An uploaded record names itself: keep only safe characters in the download's file name.
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", trial.nct_id)[:40] or "trial"
     left, right = st.columns(2)
     left.download_button(
         "Download CSV",
         data=functools.partial(views.to_csv_bytes, snapshot, units),
-        file_name=f"{trial.nct_id}-sites.csv",
+        file_name=f"{stem}-sites.csv",
         mime="text/csv",
         key="download_csv",
         on_click="ignore",
@@ -524,7 +528,7 @@ def main() -> None:
     right.download_button(
         "Download GeoJSON",
         data=functools.partial(views.to_geojson_bytes, snapshot, units),
-        file_name=f"{trial.nct_id}-sites.geojson",
+        file_name=f"{stem}-sites.geojson",
         mime="application/geo+json",
         key="download_geojson",
         on_click="ignore",
