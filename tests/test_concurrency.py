@@ -401,17 +401,15 @@ def _expected(table, countries: tuple[str, ...], near: tuple[str, float, str] | 
 
 
 def _cached_table_hash(data_dir: Path) -> int:
-    """A content hash of the DataFrame the app's cache hands out for the seed record.
+    """A content hash of the DataFrame the page's cache hands out for the seed record.
 
-    The app's cached loader is called the way the page calls it: app.py's code without its
-    final `main()` call, run as `__main__` so the cache key matches the page's.
+    `dashboard.page` is the module the page runs from, so its cached loader is the very
+    function (and cache entry) the sessions use.
     """
-    source = APP_PATH.read_text(encoding="utf-8")
-    body = source[: source.rstrip().rfind("main()")]
-    namespace: dict = {"__name__": "__main__", "__file__": str(APP_PATH)}
-    exec(compile(body, str(APP_PATH), "exec"), namespace)  # noqa: S102 - our own app
+    from dashboard import page
+
     path = data_dir / SEED.name
-    _, table = namespace["trial_and_table"](str(path), path.stat().st_mtime)
+    _, table = page.trial_and_table(str(path), path.stat().st_mtime)
     return int(pd.util.hash_pandas_object(table.astype(str), index=True).sum())
 
 
@@ -457,15 +455,27 @@ def shared_test_runtime() -> Iterator[None]:
         with compile_lock:
             return real_get_bytecode(self, script_path)
 
+    # Each run also patches `config.get_option` to say `global.appTest` for its duration and
+    # restores it when it ends: with runs overlapping, the first to end switches the option off
+    # under the others, whose widgets then miss their test hooks (KeyError on a widget ID).
+    # A server's option never flips, so here it is set once for all the sessions.
+    from streamlit.testing.v1 import app_test
+    from streamlit.testing.v1.util import patch_config_options
+
+    real_patch = app_test.patch_config_options
+
     Runtime.instance = classmethod(instance)
     Runtime.exists = classmethod(exists)
     ScriptCache.get_bytecode = get_bytecode
+    app_test.patch_config_options = lambda _overrides: contextlib.nullcontext()
     try:
-        yield
+        with patch_config_options({"global.appTest": True}):
+            yield
     finally:
         Runtime.instance = real_instance
         Runtime.exists = real_exists
         ScriptCache.get_bytecode = real_get_bytecode
+        app_test.patch_config_options = real_patch
 
 
 def site_table(at) -> pd.DataFrame:
