@@ -144,9 +144,11 @@ def test_geojson_export_keeps_text_as_json_strings(table) -> None:
 
 def test_app_never_asks_streamlit_to_render_raw_html() -> None:
     """No code path can hand record text to an HTML renderer."""
-    source = APP.read_text(encoding="utf-8")
-    for forbidden in ("unsafe_allow_html", "st.html", "components.html", '"html":'):
-        assert forbidden not in source, forbidden
+    ui_modules = [APP, *(ROOT / "dashboard").glob("*.py")]
+    for module in ui_modules:
+        source = module.read_text(encoding="utf-8")
+        for forbidden in ("unsafe_allow_html", "st.html", "components.html", '"html":'):
+            assert forbidden not in source, f"{module.name}: {forbidden}"
 
 
 # ----------------------------------------------------------------------------- the page
