@@ -6,36 +6,20 @@ clicking a marker, links, the trial picker and an upload. Screenshots go to test
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SEED = ROOT / "data" / "NCT04270409.txt"
 SEED_TABLE = ROOT / "data" / "NCT04270409.sites.csv"
 SECOND_RECORD = ROOT / "tests" / "fixtures" / "ctgov" / "NCT06171568.json"
-SERVER_START_S = 90
 PAGE_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1400, "height": 1000}
 # The offline map's colours (see dashboard.views): land fill, and how far a marker's colour
@@ -50,67 +34,14 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One `streamlit run` for the module, on a data dir with two records; yields its URL."""
+def server(tmp_path_factory: pytest.TempPathFactory, serve_app) -> str:
+    """One `streamlit run` for the module, on a data dir with two records; its URL."""
     data = tmp_path_factory.mktemp("data")
     for src in (SEED, SEED_TABLE, SECOND_RECORD):
         if src.exists():
             shutil.copy(src, data / src.name)
-    port = free_port()
-    env = {**os.environ, "TRIAL_SITES_DATA": str(data)}
-    log = open(data / "streamlit.log", "wb")  # noqa: SIM115 - closed after the process
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_S
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "streamlit did not start:\n" + (data / "streamlit.log").read_text()
-                )
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    return serve_app(data)
 
 
 @pytest.fixture(scope="module")

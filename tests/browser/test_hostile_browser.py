@@ -9,26 +9,16 @@ Screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile" / "NCT99999999.txt"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SERVER_START_S = 90
 PAGE_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1400, "height": 1100}
 MARKER_MIN_SATURATION = 60  # marker fills are saturated; land, sea and borders are grey
@@ -42,65 +32,12 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run` on a data dir with only the hostile record; yields its URL."""
+def server(tmp_path_factory: pytest.TempPathFactory, serve_app) -> str:
+    """`streamlit run` on a data dir with only the hostile record; its URL."""
     data = tmp_path_factory.mktemp("hostile-data")
     shutil.copy(HOSTILE, data / HOSTILE.name)
-    port = free_port()
-    log_path = data / "streamlit.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed after the process
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TRIAL_SITES_DATA": str(data)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(int(SERVER_START_S / 0.3)):  # bounded wait for the health check
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-        else:
-            raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit exited:\n" + log_path.read_text())
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    return serve_app(data)
 
 
 @pytest.fixture(scope="module")
