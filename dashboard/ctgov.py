@@ -25,7 +25,7 @@ from dashboard.model import (
 )
 
 # The text parser's helpers, reused so both layouts split facilities and criteria the same way.
-from dashboard.record import _criteria_items, _facility, _Line
+from dashboard.record import Line, criteria_items, split_facility
 
 EXPECTED_STUDY = (
     "expected a ClinicalTrials.gov study (a JSON object with protocolSection), a list of "
@@ -180,10 +180,10 @@ def split_criteria(text: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     "*" (or "-", "1.") bullets, indented sub-bullets folded into their parent item. Without
     either heading nothing is split and the whole text is returned as the third element.
     """
-    inclusion: list[_Line] = []
-    exclusion: list[_Line] = []
+    inclusion: list[Line] = []
+    exclusion: list[Line] = []
     loose: list[str] = []
-    target: list[_Line] | None = None
+    target: list[Line] | None = None
     for no, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         line = raw.rstrip()
         if not line.strip():
@@ -194,14 +194,14 @@ def split_criteria(text: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
         elif target is None:
             loose.append(line.strip())
         else:
-            target.append(_Line(no, line))
+            target.append(Line(no, line))
     if not inclusion and not exclusion:
         return (), (), _prose(text)
     rest = _prose("\n".join(loose)) if loose else ""
-    # _criteria_items undoes the text layout's escapes; the registry's wider set ("\\&") after.
+    # criteria_items undoes the text layout's escapes; the registry's wider set ("\\&") after.
     return (
-        tuple(unescape(item) for item in _criteria_items(inclusion)),
-        tuple(unescape(item) for item in _criteria_items(exclusion)),
+        tuple(unescape(item) for item in criteria_items(inclusion)),
+        tuple(unescape(item) for item in criteria_items(exclusion)),
         rest,
     )
 
@@ -373,7 +373,7 @@ def _sites(r: _Reader, module: Mapping[str, Any], where: str) -> tuple[Site, ...
     sites: list[Site] = []
     for i, location in enumerate(r.items(module, "locations", where)):
         at = f"{where}.locations[{i}]"
-        facility, number = _facility(unescape(r.text(location, "facility", at)))
+        facility, number = split_facility(unescape(r.text(location, "facility", at)))
         country = r.text(location, "country", at)
         sites.append(
             Site(

@@ -169,7 +169,7 @@ class SiteNumberWarning(UserWarning):
 
 
 @dataclass(frozen=True)
-class _Line:
+class Line:
     """One non-blank line of the record with its 1-based line number."""
 
     no: int
@@ -261,7 +261,7 @@ def _too_big(name: str) -> RecordError:
 # Splitting the text into sections
 
 
-def _heading_indices(lines: Sequence[_Line]) -> set[int]:
+def _heading_indices(lines: Sequence[Line]) -> set[int]:
     """Which lines open a section: a heading's first occurrence, unless a later one is
     followed by the heading's explanation sentence (then the earlier was data)."""
     candidates: dict[str, list[int]] = {}
@@ -281,11 +281,11 @@ def _heading_indices(lines: Sequence[_Line]) -> set[int]:
     return chosen
 
 
-def _split_sections(lines: Sequence[_Line]) -> dict[str, tuple[_Line, list[_Line]]]:
+def _split_sections(lines: Sequence[Line]) -> dict[str, tuple[Line, list[Line]]]:
     """Heading -> (heading line, its content lines without layout sentences)."""
-    sections: dict[str, tuple[_Line, list[_Line]]] = {}
+    sections: dict[str, tuple[Line, list[Line]]] = {}
     openers = _heading_indices(lines)
-    current: list[_Line] | None = None
+    current: list[Line] | None = None
     for i, line in enumerate(lines):
         if i in openers:
             current = []
@@ -297,7 +297,7 @@ def _split_sections(lines: Sequence[_Line]) -> dict[str, tuple[_Line, list[_Line
     return sections
 
 
-def _value(sections: dict[str, tuple[_Line, list[_Line]]], heading: str) -> tuple[str, int]:
+def _value(sections: dict[str, tuple[Line, list[Line]]], heading: str) -> tuple[str, int]:
     """A one-value section's text (lines joined by a space) and the line it starts on."""
     if heading not in sections:
         return "", 0
@@ -307,7 +307,7 @@ def _value(sections: dict[str, tuple[_Line, list[_Line]]], heading: str) -> tupl
     return unescape(" ".join(line.text for line in body)), body[0].no
 
 
-def _paragraphs(body: Sequence[_Line]) -> str:
+def _paragraphs(body: Sequence[Line]) -> str:
     """Free text: lines in one block joined by newlines, blocks by a blank line."""
     blocks: list[list[str]] = []
     previous = -1
@@ -364,11 +364,11 @@ def _parse_bool(text: str, line: int, path: str) -> bool | None:
 
 
 def _split_on(
-    body: Sequence[_Line], prefix: str
-) -> tuple[list[_Line], list[tuple[_Line, list[_Line]]]]:
+    body: Sequence[Line], prefix: str
+) -> tuple[list[Line], list[tuple[Line, list[Line]]]]:
     """Lines before the first `prefix` line, then each `prefix` line with the lines after it."""
-    head: list[_Line] = []
-    groups: list[tuple[_Line, list[_Line]]] = []
+    head: list[Line] = []
+    groups: list[tuple[Line, list[Line]]] = []
     for line in body:
         if line.text.startswith(prefix):
             groups.append((line, []))
@@ -379,15 +379,15 @@ def _split_on(
     return head, groups
 
 
-def _after(line: _Line, prefix: str) -> str:
+def _after(line: Line, prefix: str) -> str:
     """The value after a `Prefix X` line."""
     return unescape(line.text[len(prefix) :].strip(" :"))
 
 
-def _parse_interventions(body: Sequence[_Line]) -> tuple[Intervention, ...]:
+def _parse_interventions(body: Sequence[Line]) -> tuple[Intervention, ...]:
     """Blocks of: name, description lines, 'Intervention Type X'."""
     result: list[Intervention] = []
-    pending: list[_Line] = []
+    pending: list[Line] = []
     for line in body:
         if line.text.startswith("Intervention Type"):
             if pending:
@@ -407,7 +407,7 @@ def _parse_interventions(body: Sequence[_Line]) -> tuple[Intervention, ...]:
     return tuple(result)
 
 
-def _parse_arms(body: Sequence[_Line], known: Sequence[Intervention], path: str) -> tuple[Arm, ...]:
+def _parse_arms(body: Sequence[Line], known: Sequence[Intervention], path: str) -> tuple[Arm, ...]:
     """Arms: label, description, 'Group Type X', then interventions (name, type, description).
 
     Between an arm's last intervention type and the next 'Group Type' sit that intervention's
@@ -453,7 +453,7 @@ def _parse_arms(body: Sequence[_Line], known: Sequence[Intervention], path: str)
     return tuple(arms)
 
 
-def _criteria_items(body: Sequence[_Line]) -> list[str]:
+def criteria_items(body: Sequence[Line]) -> list[str]:
     """Bullet lines -> items.
 
     Sub-bullets that keep their indentation fold into their parent item ("parent\n- child");
@@ -484,13 +484,13 @@ def _criteria_items(body: Sequence[_Line]) -> list[str]:
     return items
 
 
-def _parse_eligibility(sections: dict[str, tuple[_Line, list[_Line]]], path: str) -> Eligibility:
+def _parse_eligibility(sections: dict[str, tuple[Line, list[Line]]], path: str) -> Eligibility:
     """Inclusion/exclusion bullets plus age, sex and healthy-volunteer values."""
     body = sections.get("Eligibility Criteria", (None, []))[1]
-    inclusion: list[_Line] = []
-    exclusion: list[_Line] = []
-    target: list[_Line] | None = None
-    loose: list[_Line] = []
+    inclusion: list[Line] = []
+    exclusion: list[Line] = []
+    target: list[Line] | None = None
+    loose: list[Line] = []
     for line in body:
         key = line.text.rstrip(":").strip().lower()
         if key == "inclusion criteria":
@@ -504,8 +504,8 @@ def _parse_eligibility(sections: dict[str, tuple[_Line, list[_Line]]], path: str
     split = bool(inclusion or exclusion)
     healthy, line = _value(sections, "Accepts Healthy Volunteers")
     return Eligibility(
-        inclusion=tuple(_criteria_items(inclusion)),
-        exclusion=tuple(_criteria_items(exclusion)),
+        inclusion=tuple(criteria_items(inclusion)),
+        exclusion=tuple(criteria_items(exclusion)),
         minimum_age=_value(sections, "Minimum Eligible Age")[0],
         maximum_age=_value(sections, "Maximum Eligible Age")[0],
         sex=_value(sections, "Eligible Sex")[0],
@@ -515,7 +515,7 @@ def _parse_eligibility(sections: dict[str, tuple[_Line, list[_Line]]], path: str
     )
 
 
-def _parse_sponsors(body: Sequence[_Line]) -> tuple[Sponsor, ...]:
+def _parse_sponsors(body: Sequence[Line]) -> tuple[Sponsor, ...]:
     """Blocks of: name, KIND, 'Sponsor Role lead'."""
     sponsors: list[Sponsor] = []
     pending: list[str] = []
@@ -536,7 +536,7 @@ def _parse_sponsors(body: Sequence[_Line]) -> tuple[Sponsor, ...]:
     return tuple(sponsors)
 
 
-def _parse_responsible(body: Sequence[_Line]) -> str:
+def _parse_responsible(body: Sequence[Line]) -> str:
     """'Responsibility Role SPONSOR' (plus any names) -> 'SPONSOR'."""
     parts: list[str] = []
     for line in body:
@@ -547,7 +547,7 @@ def _parse_responsible(body: Sequence[_Line]) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _parse_investigators(body: Sequence[_Line]) -> tuple[Investigator, ...]:
+def _parse_investigators(body: Sequence[Line]) -> tuple[Investigator, ...]:
     """Blocks of: name, 'Role: X', affiliation."""
     head, groups = _split_on(body, "Role:")
     people: list[Investigator] = []
@@ -569,7 +569,7 @@ def _parse_investigators(body: Sequence[_Line]) -> tuple[Investigator, ...]:
     return tuple(people)
 
 
-def _parse_identifiers(body: Sequence[_Line]) -> tuple[Identifier, ...]:
+def _parse_identifiers(body: Sequence[Line]) -> tuple[Identifier, ...]:
     """Blocks of: id, 'Identifier Type: X', 'Identifier Source: Y' ('-' means empty)."""
     found: list[dict[str, str]] = []
     for line in body:
@@ -593,7 +593,7 @@ def _parse_identifiers(body: Sequence[_Line]) -> tuple[Identifier, ...]:
     )
 
 
-def _parse_related(body: Sequence[_Line]) -> tuple[RelatedTrial, ...]:
+def _parse_related(body: Sequence[Line]) -> tuple[RelatedTrial, ...]:
     """Pairs of: title line, 'NCT######## STATUS PHASE...' line."""
     trials: list[RelatedTrial] = []
     title: list[str] = []
@@ -639,7 +639,7 @@ def _split_address(text: str) -> tuple[str, str, str, str, str] | None:
     return None
 
 
-def _facility(text: str) -> tuple[str, str | None]:
+def split_facility(text: str) -> tuple[str, str | None]:
     """Strip a stray '~' and split off a trailing 'Site Number :NNN'."""
     text = text.lstrip("~").strip()
     match = _SITE_NUMBER.search(text)
@@ -651,11 +651,11 @@ def _facility(text: str) -> tuple[str, str | None]:
     return facility, match["number"]
 
 
-def _parse_sites(body: Sequence[_Line], path: str) -> tuple[tuple[Site, ...], list[int]]:
+def _parse_sites(body: Sequence[Line], path: str) -> tuple[tuple[Site, ...], list[int]]:
     """Site blocks: facility, 'City, State, Country', 'Site Status' [STATUS]."""
     sites: list[Site] = []
     site_lines: list[int] = []
-    block: list[_Line] = []
+    block: list[Line] = []
     i = 0
     while i < len(body):
         line = body[i]
@@ -679,7 +679,7 @@ def _parse_sites(body: Sequence[_Line], path: str) -> tuple[tuple[Site, ...], li
     return tuple(sites), site_lines
 
 
-def _make_site(block: Sequence[_Line], status_line: _Line, status: str, path: str) -> Site:
+def _make_site(block: Sequence[Line], status_line: Line, status: str, path: str) -> Site:
     """One site from its facility and address lines."""
     if not block:
         raise RecordError(path, status_line.no, "expected a facility and address before this line")
@@ -706,7 +706,7 @@ def _make_site(block: Sequence[_Line], status_line: _Line, status: str, path: st
             f"found {address.text!r}",
         )
     city, state, postcode, country, code = parsed
-    facility, number = _facility(unescape(block[0].text)) if len(block) == 2 else ("", None)
+    facility, number = split_facility(unescape(block[0].text)) if len(block) == 2 else ("", None)
     return Site(
         facility=facility,
         city=city,
@@ -719,7 +719,7 @@ def _make_site(block: Sequence[_Line], status_line: _Line, status: str, path: st
     )
 
 
-def _raise_incomplete(block: Sequence[_Line], path: str) -> None:
+def _raise_incomplete(block: Sequence[Line], path: str) -> None:
     """Lines after the last complete site: the record was cut off mid-site."""
     first = block[0]
     if len(block) == 1 and _split_address(block[0].text) is None:
@@ -764,7 +764,7 @@ def _check_site_numbers(sites: Sequence[Site], lines: Sequence[int], path: str) 
             )
 
 
-def _parse_countries(body: Sequence[_Line], sites: Sequence[Site], path: str) -> tuple[str, ...]:
+def _parse_countries(body: Sequence[Line], sites: Sequence[Site], path: str) -> tuple[str, ...]:
     """Space-separated names ('United States Australia Turkey (Türkiye)'): longest match first."""
     known = {s.country for s in sites}
     result: list[str] = []
@@ -789,10 +789,10 @@ def _parse_countries(body: Sequence[_Line], sites: Sequence[Site], path: str) ->
 # The whole record
 
 
-def _numbered(text: str) -> list[_Line]:
+def _numbered(text: str) -> list[Line]:
     """Non-blank lines with their 1-based numbers, trailing whitespace removed."""
     return [
-        _Line(no, raw.rstrip()) for no, raw in enumerate(text.splitlines(), start=1) if raw.strip()
+        Line(no, raw.rstrip()) for no, raw in enumerate(text.splitlines(), start=1) if raw.strip()
     ]
 
 
@@ -834,7 +834,7 @@ def parse_text(text: str, path: str = "<text>") -> Trial:
 
     sections = _split_sections(lines)
 
-    def body(heading: str) -> list[_Line]:
+    def body(heading: str) -> list[Line]:
         return sections.get(heading, (None, []))[1]
 
     phases_text, _ = _value(sections, "Clinical Phase")
@@ -896,7 +896,7 @@ def parse_text(text: str, path: str = "<text>") -> Trial:
 
 
 def _check_complete(
-    sections: dict[str, tuple[_Line, list[_Line]]], lines: Sequence[_Line], path: str
+    sections: dict[str, tuple[Line, list[Line]]], lines: Sequence[Line], path: str
 ) -> None:
     """The layout always ends with its identifier and related-trial sections (printed even
     when empty); a record that stops before them was cut off, and must not pass as whole."""
