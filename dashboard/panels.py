@@ -39,7 +39,7 @@ def escape_markdown(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
-def _plain(value: Any) -> str:
+def display_text(value: Any) -> str:
     """A value as display text ("" for None/NaN)."""
     if value is None:
         return ""
@@ -178,10 +178,10 @@ def rows_table(rows: Sequence[tuple[str, str]]) -> pd.DataFrame:
 
 def find_site(trial: Trial, row: dict[str, Any] | pd.Series) -> Site | None:
     """The record's Site for a table row: by site number, else by facility, city and country."""
-    number = _plain(row.get("site_number"))
-    facility = _plain(row.get("facility"))
-    city = _plain(row.get("city"))
-    country = _plain(row.get("country"))
+    number = display_text(row.get("site_number"))
+    facility = display_text(row.get("facility"))
+    city = display_text(row.get("city"))
+    country = display_text(row.get("country"))
     candidates = [s for s in trial.sites if s.city == city and s.country == country]
     if number:
         for s in candidates:
@@ -200,10 +200,12 @@ def site_details(
     row: dict[str, Any] | pd.Series, site: Site | None = None, units: str | None = None
 ) -> SiteDetails:
     """The selected site's facility, address, status, geocode and contacts."""
-    state = _plain(row.get("state"))
+    state = display_text(row.get("state"))
     zip_code = site.zip if site else ""
     address = ", ".join(
-        p for p in (_plain(row.get("city")), state, zip_code, _plain(row.get("country"))) if p
+        p
+        for p in (display_text(row.get("city")), state, zip_code, display_text(row.get("country")))
+        if p
     )
     lat, lon = row.get("latitude"), row.get("longitude")
     try:
@@ -212,25 +214,25 @@ def site_details(
             point = ""
     except (TypeError, ValueError):
         point = ""
-    precision = _plain(row.get("precision"))
-    geocoder = _plain(row.get("geocoder"))
-    matched = _plain(row.get("matched_name"))
+    precision = display_text(row.get("precision"))
+    geocoder = display_text(row.get("geocoder"))
+    matched = display_text(row.get("matched_name"))
     parts = (precision, f"({matched})" if matched else "", f"via {geocoder}" if geocoder else "")
     located_as = " ".join(p for p in parts if p)
     rows: list[tuple[str, str]] = [
         ("Address", address or NOT_GIVEN),
-        ("Status", humanize(_plain(row.get("status"))) or NOT_GIVEN),
-        ("Site number", _plain(row.get("site_number")) or NOT_GIVEN),
+        ("Status", humanize(display_text(row.get("status"))) or NOT_GIVEN),
+        ("Site number", display_text(row.get("site_number")) or NOT_GIVEN),
         ("Located as", located_as or "not located"),
         ("Coordinates", point or "none"),
     ]
-    if _plain(row.get("needs_review")).lower() in {"true", "1", "yes"}:
+    if display_text(row.get("needs_review")).lower() in {"true", "1", "yes"}:
         rows.append(("Review", "the position of this site is uncertain"))
     distance = row.get("distance_km")
     if units is not None and distance is not None and not pd.isna(distance):
         rows.append(("Distance", f"{from_km(float(distance), units):,.1f} {units}"))
     return SiteDetails(
-        facility=_plain(row.get("facility")) or "(unnamed site)",
+        facility=display_text(row.get("facility")) or "(unnamed site)",
         rows=tuple(rows),
         contacts=site.contacts if site else (),
     )

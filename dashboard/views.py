@@ -20,6 +20,7 @@ from pydeck.bindings import deck as _pydeck_deck
 from pydeck.bindings.json_tools import default_serialize
 
 from dashboard.filters import DISTANCE_KM, distance_column, from_km
+from dashboard.panels import display_text
 
 SITE_LAYER_ID = "sites"
 OUTLINE_LAYER_ID = "countries"
@@ -118,15 +119,6 @@ EXPORT_COLUMNS = (
 # Spreadsheet programs run cells that start with these as formulas; site names come from
 # untrusted records, so exported text cells get a leading apostrophe.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: Any) -> str:
-    """A cell as display text: NaN and None become ""."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return str(value)
 
 
 def located(table: pd.DataFrame) -> pd.DataFrame:
@@ -258,7 +250,7 @@ def _text_column(table: pd.DataFrame, column: str) -> list[str]:
     """A column as display strings ("" for missing), or all "" when the column is absent."""
     if column not in table.columns:
         return [""] * len(table)
-    return [_text(v) for v in table[column].tolist()]
+    return [display_text(v) for v in table[column].tolist()]
 
 
 def site_points(
@@ -468,7 +460,9 @@ def build_deck(
 
 def site_table(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
     """The site list as shown: one row per site, plus a distance column when searching."""
-    out = pd.DataFrame({c: table[c].map(_text) if c in table else "" for c in DISPLAY_COLUMNS})
+    out = pd.DataFrame(
+        {c: table[c].map(display_text) if c in table else "" for c in DISPLAY_COLUMNS}
+    )
     if units is not None and DISTANCE_KM in table.columns:
         out.insert(
             0,
@@ -547,7 +541,7 @@ def sites_per_country(table: pd.DataFrame) -> pd.DataFrame:
     """Sites counted per country, most first (ties alphabetical), columns country, sites."""
     if table.empty:
         return pd.DataFrame({"country": pd.Series(dtype=str), "sites": pd.Series(dtype=int)})
-    counts = table["country"].map(_text).value_counts()
+    counts = table["country"].map(display_text).value_counts()
     out = counts.rename_axis("country").reset_index(name="sites")
     return out.sort_values(
         ["sites", "country"], ascending=[False, True], kind="stable"
