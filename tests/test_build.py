@@ -19,6 +19,7 @@ from dashboard.build import (
     site_id,
     table_matches,
 )
+from dashboard.cli import make_parser
 from dashboard.errors import TableError
 from dashboard.geocode import GeocodeResult
 from dashboard.model import Site, Trial
@@ -48,19 +49,10 @@ def _trial(*cities: str) -> Trial:
     return Trial(nct_id="NCT00000001", title="t", sites=sites)
 
 
-def _args(record, out, **kw) -> argparse.Namespace:
-    base = dict(
-        record=str(record),
-        out=str(out),
-        geocoder="offline",
-        overrides=None,
-        force=False,
-        user_agent=None,
-        timeout=1.0,
-        quiet=True,
-    )
-    base.update(kw)
-    return argparse.Namespace(**base)
+def _args(record, out, *options: str) -> argparse.Namespace:
+    """`build RECORD --out OUT --quiet --timeout 1 [options]`, as the command line parses it."""
+    argv = ["build", str(record), "--out", str(out), "--quiet", "--timeout", "1", *options]
+    return make_parser().parse_args(argv)
 
 
 def test_site_ids_are_stable_in_record_order():
@@ -154,7 +146,7 @@ def test_geocoder_failure_mid_build_leaves_table_unchanged(tmp_path, seed_path, 
     before = out.read_bytes()
     monkeypatch.setattr(build, "offline_geocoder", lambda: CountingGeocoder(fail_on=3))
     with pytest.raises(RuntimeError):
-        run_build(_args(seed_path, out, force=True))
+        run_build(_args(seed_path, out, "--force"))
     assert out.read_bytes() == before
 
 
@@ -168,7 +160,7 @@ def test_crash_while_saving_leaves_table_unchanged(tmp_path, seed_path, monkeypa
 
     monkeypatch.setattr(store.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        run_build(_args(seed_path, out, force=True))
+        run_build(_args(seed_path, out, "--force"))
     assert out.read_bytes() == before
 
 
@@ -289,7 +281,7 @@ def test_a_trial_without_sites_gets_an_empty_table(tmp_path):
 
 def test_missing_overrides_file_named_on_the_command_line_is_an_error(tmp_path, seed_path):
     with pytest.raises(FileNotFoundError):
-        run_build(_args(seed_path, tmp_path / "t.csv", overrides=str(tmp_path / "nope.csv")))
+        run_build(_args(seed_path, tmp_path / "t.csv", "--overrides", str(tmp_path / "nope.csv")))
     assert not (tmp_path / "t.csv").exists()
 
 
@@ -327,7 +319,9 @@ def test_cli_nominatim_without_network_falls_back_once(tmp_path, seed_path, monk
 
     monkeypatch.setattr(build, "nominatim_geocoder", fake)
     out = tmp_path / "t.csv"
-    assert run_build(_args(seed_path, out, geocoder="nominatim", user_agent="me/1.0")) == 0
+    assert (
+        run_build(_args(seed_path, out, "--geocoder", "nominatim", "--user-agent", "me/1.0")) == 0
+    )
     err = capsys.readouterr().err
     assert err.count("Nominatim unreachable") == 1
     df = read_table(out)

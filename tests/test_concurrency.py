@@ -230,17 +230,7 @@ def test_a_table_that_vanishes_while_being_set_aside_is_not_an_error(
             table = build.ensure_table(seed_trial, data_dir)
             assert len(table) == N_SITES
         else:
-            args = argparse.Namespace(
-                record=str(SEED),
-                out=str(path),
-                geocoder="offline",
-                overrides=None,
-                force=False,
-                user_agent=None,
-                timeout=1.0,
-                quiet=True,
-            )
-            assert build.run_build(args) == 0
+            assert build.run_build(build_args(path)) == 0
     assert len(read_table(path)) == N_SITES
 
 
@@ -275,20 +265,18 @@ FAILURES = [
 ]
 
 
+def build_args(out: Path, *options: str) -> argparse.Namespace:
+    """`build SEED --out OUT --quiet --timeout 1 [options]`, as the command line parses it."""
+    from dashboard.cli import make_parser
+
+    argv = ["build", str(SEED), "--out", str(out), "--quiet", "--timeout", "1", *options]
+    return make_parser().parse_args(argv)
+
+
 def run_build_in_process(out: Path) -> int:
     from dashboard.build import run_build
 
-    args = argparse.Namespace(
-        record=str(SEED),
-        out=str(out),
-        geocoder="offline",
-        overrides=None,
-        force=True,
-        user_agent=None,
-        timeout=1.0,
-        quiet=True,
-    )
-    return run_build(args)
+    return run_build(build_args(out, "--force"))
 
 
 @pytest.mark.parametrize(("name", "make_exc"), FAILURES, ids=[f[0] for f in FAILURES])
