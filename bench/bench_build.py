@@ -21,7 +21,7 @@ SEED = ROOT / "data" / "NCT04270409.txt"
 CHILD = {
     "naive": """
 import json, time
-from dashboard.gazetteer import cities_json_path
+from dashboard.places.index_build import cities_json_path
 p = cities_json_path()
 t = time.perf_counter()
 with open(p, encoding="utf-8") as fh:
@@ -32,11 +32,12 @@ print(time.perf_counter() - t)
 import time, tempfile, os
 import numpy, pandas
 t = time.perf_counter()
-from dashboard.record import load_trial
-from dashboard.build import build_table, offline_geocoder
-from dashboard.store import write_table
+from dashboard.ingest import load_trial
+from dashboard.sites.build import build_table
+from dashboard.geocoding.sources import offline_geocoder
+from dashboard.sites.table import write_table
 trial = load_trial(%(seed)r)
-df = build_table(trial, existing=None, geocoder=offline_geocoder())
+df = build_table(trial, existing=None, geocoder=offline_geocoder()).table
 with tempfile.TemporaryDirectory() as d:
     write_table(df, os.path.join(d, "t.csv"))
 assert len(df) == 105
@@ -46,7 +47,7 @@ print(time.perf_counter() - t)
 import time
 import numpy
 t = time.perf_counter()
-from dashboard.gazetteer import load_gazetteer
+from dashboard.places.index import load_gazetteer
 g = load_gazetteer()
 print(time.perf_counter() - t)
 """,
@@ -65,7 +66,7 @@ def run_child(kind: str) -> float:
 def main() -> None:
     """Print medians and the ratio of a cold build to the naive data load."""
     sys.path.insert(0, str(ROOT))
-    from dashboard.gazetteer import index_path, load_gazetteer
+    from dashboard.places.index import index_path, load_gazetteer
 
     g = load_gazetteer()  # make sure the index exists before timing (not part of "cold build")
     results = {k: [run_child(k) for _ in range(RUNS)] for k in ("naive", "build", "index")}

@@ -15,10 +15,11 @@ WITHIN_KM = (10, 25)
 def main() -> None:
     """Print the share of reviewed places within 10 and 25 km, and the lookup rate."""
     sys.path.insert(0, str(ROOT))
-    from dashboard.countries import country_code
-    from dashboard.gazetteer import haversine_km_scalar, load_gazetteer
-    from dashboard.geocode import GazetteerGeocoder
+    from dashboard.geo import distance_km
+    from dashboard.geocoding.sources import GazetteerGeocoder
+    from dashboard.ingest.countries import country_code
     from dashboard.model import Site
+    from dashboard.places.index import load_gazetteer
 
     geocoder = GazetteerGeocoder(load_gazetteer())
     rows = []
@@ -39,9 +40,7 @@ def main() -> None:
         res = geocoder.geocode(site)
         review += res.needs_review
         dists.append(
-            haversine_km_scalar(
-                res.latitude, res.longitude, float(r["latitude"]), float(r["longitude"])
-            )
+            distance_km(res.latitude, res.longitude, float(r["latitude"]), float(r["longitude"]))
         )
     elapsed = time.perf_counter() - t
     for km in WITHIN_KM:

@@ -1,4 +1,8 @@
-"""The command line: `python -m dashboard parse|build|fetch ...`."""
+"""The command line: `python -m dashboard parse|build|fetch ...`.
+
+All argument handling lives here; the work is done by the core (`ingest`, `sites`,
+`ctgov_api`), which returns results and diagnostics that this module prints.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,17 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
 
-from dashboard.errors import FetchError, GeocodeError, RecordError, TableError
+from dashboard.errors import Diagnostic, FetchError, RecordError, TableError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+PROGRESS_WIDTH = 30
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -21,33 +29,133 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     return code
 
 
-def _cmd_parse(args: argparse.Namespace) -> int:
-    import warnings
+def _warn(message: str | Diagnostic) -> None:
+    """One `warning: ...` line on stderr."""
+    print(f"warning: {message}", file=sys.stderr)
 
-    from dashboard.record import load_trial, trial_to_dict
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from dashboard.ingest import load_record
+    from dashboard.model import trial_to_dict
 
     # Suspicious but readable input (e.g. a site number naming another country) is reported,
     # not fatal: one `warning: ...` line each on stderr, exit code still 0.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        trial = load_trial(args.record)
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
-    json.dump(trial_to_dict(trial), sys.stdout, ensure_ascii=False, indent=2)
+    loaded = load_record(args.record)
+    for diagnostic in loaded.diagnostics:
+        _warn(diagnostic)
+    json.dump(trial_to_dict(loaded.trial), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    from dashboard.build import run_build
+def _progress_bar(stream: TextIO):  # noqa: ANN202 - a Progress callback
+    """A one-line progress bar on `stream`, redrawn in place."""
+    start = time.monotonic()
 
-    return run_build(args)
+    def show(done: int, total: int) -> None:
+        filled = int(PROGRESS_WIDTH * done / max(total, 1))
+        bar = "#" * filled + "-" * (PROGRESS_WIDTH - filled)
+        stream.write(f"\r[{bar}] {done}/{total} {time.monotonic() - start:5.1f}s")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    """`build`: geocode a record's sites into its table (only a finished table is written)."""
+    from dashboard.geocoding.sources import (
+        Geocoder,
+        LazyGeocoder,
+        nominatim_geocoder,
+        offline_geocoder,
+    )
+    from dashboard.ingest import load_trial
+    from dashboard.sites.build import (
+        DEFAULT_DATA_DIR,
+        OVERRIDES_FILE,
+        build_table,
+        load_overrides,
+        read_existing,
+        table_path,
+    )
+    from dashboard.sites.table import write_table
+
+    trial = load_trial(args.record)
+    out = Path(args.out) if args.out else table_path(trial, DEFAULT_DATA_DIR)
+    if args.overrides:
+        if not Path(args.overrides).exists():
+            raise FileNotFoundError(2, "no such file", args.overrides)
+        overrides_path: Path | None = Path(args.overrides)
+    else:
+        default = DEFAULT_DATA_DIR / OVERRIDES_FILE
+        overrides_path = default if default.exists() else None
+    overrides = load_overrides(overrides_path)
+    existing = None
+    if not args.force:
+        existing, diagnostics = read_existing(out)
+        for diagnostic in diagnostics:
+            _warn(diagnostic)
+    if args.geocoder == "nominatim":
+        geocoder: Geocoder = LazyGeocoder(
+            lambda: nominatim_geocoder(args.user_agent, args.timeout, warn=_print_stderr)
+        )
+    else:
+        geocoder = LazyGeocoder(offline_geocoder)
+    show = not args.quiet and sys.stderr.isatty()
+    built = build_table(
+        trial,
+        existing=existing,
+        geocoder=geocoder,
+        overrides=overrides,
+        force=bool(args.force),
+        progress=_progress_bar(sys.stderr) if show else None,
+    )
+    # Only a finished table is written, atomically: a failure above leaves the old file as it was.
+    write_table(built.table, out)
+    s = built.stats
+    print(
+        f"{out}: {s.rows} rows, {s.geocoded} geocoded now ({s.lookups} lookups), "
+        f"{s.cached} from cache, {s.overridden} overridden, "
+        f"{s.needs_review} need review",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _print_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from dashboard.registry import run_fetch
+    """`fetch NCT...`: download, check it reads as a trial, save, report."""
+    from dashboard.ctgov_api import (
+        API_BASE,
+        DEFAULT_TIMEOUT,
+        fetch_study,
+        normalise_nct_id,
+        save_study,
+    )
+    from dashboard.ingest.ctgov_json import trial_from_study
 
-    return run_fetch(args)
+    nct_id = normalise_nct_id(args.nct_id)
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    study = fetch_study(nct_id, base_url=args.base_url or API_BASE, timeout=timeout)
+    try:
+        trial = trial_from_study(study, f"{nct_id} from ClinicalTrials.gov")
+    except RecordError as exc:
+        raise FetchError(f"the downloaded study does not read as a trial: {exc}") from exc
+    if trial.nct_id != nct_id:
+        # The registry answers an obsolete or duplicate ID with the study it now belongs to.
+        print(f"note: {nct_id} is now {trial.nct_id}; saving it under the current ID")
+    target = Path(args.out_dir or "data") / f"{trial.nct_id}.json"
+    save_study(study, target)
+    print(
+        f"saved {target} ({trial.nct_id}: {len(trial.sites)} sites in "
+        f"{len(trial.countries)} countries)"
+    )
+    return EXIT_OK
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -77,7 +185,7 @@ def make_parser() -> argparse.ArgumentParser:
     f.add_argument("nct_id", help="e.g. NCT04270409")
     f.add_argument("--out-dir", default="data", help="where to save the JSON (default: data/)")
     f.add_argument("--base-url", default=None, help="API root (default: ClinicalTrials.gov)")
-    f.add_argument("--timeout", type=float, default=20.0)
+    f.add_argument("--timeout", type=float, default=None, help="seconds (default: 20)")
     f.set_defaults(func=_cmd_fetch)
     return parser
 
@@ -89,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except RecordError as exc:
         return _fail(exc.one_line())
-    except (TableError, GeocodeError, FetchError) as exc:
+    except (TableError, FetchError) as exc:
         return _fail(str(exc), EXIT_FAILURE)
     except IsADirectoryError as exc:
         return _fail(f"{exc.filename}: is a directory, expected a trial record file")

@@ -1,6 +1,8 @@
-"""The project's exceptions; each subclasses a builtin so callers can catch broadly."""
+"""The project's exceptions (each subclasses a builtin) and `Diagnostic`, a returned warning."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class RecordError(ValueError):
@@ -18,13 +20,23 @@ class RecordError(ValueError):
         return f"{where}: {self.message}"
 
 
-class GeocodeError(RuntimeError):
-    """A geocoder could not answer (network absent, timeout, refused, bad answer)."""
-
-
 class TableError(ValueError):
     """A cached site table is corrupt, foreign or of an unknown version."""
 
 
 class FetchError(RuntimeError):
     """A study could not be downloaded from the registry."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something a user should hear about that did not stop the work (returned, never printed).
+
+    The command line prints each as `warning: <message>`; the app shows it on the page.
+    """
+
+    message: str
+    kind: str = "warning"
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,117 +1,77 @@
-"""Distances on the globe: haversine (scalar or vectorised), nearest sites, a map view that fits.
+"""The only distance code: great-circle distances (scalar and vectorised), km <-> miles.
 
-Every function takes and returns coordinates in (latitude, longitude) order, in degrees.
+Every function takes coordinates in (latitude, longitude) order, in degrees. The Earth radius is
+geopy's (`geopy.distance.EARTH_RADIUS`, the IUGG mean radius), so the numbers agree with geopy's
+`great_circle` (a test checks both). Only numpy is imported here: the place index loads this
+module at start, and pandas or geopy would triple its import time.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
+if TYPE_CHECKING:
+    import pandas as pd
+
+EARTH_RADIUS_KM = 6371.009  # = geopy.distance.EARTH_RADIUS
+
 KM_PER_MILE = 1.609344
-DISTANCE_COLUMN = "distance_km"
-# pydeck zoom at which one tile is 256 px wide over 360 degrees of longitude.
-WORLD_ZOOM_DEGREES = 360.0
-MAX_ZOOM = 12.0
-MIN_ZOOM = 0.5
+UNITS = ("km", "mi")
+DEFAULT_UNITS = "km"
+DISTANCE_DECIMALS = 1  # what the page shows
+EXPORT_DISTANCE_DECIMALS = 3  # what a download keeps
 
 
-def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> Any:
-    """Great-circle distance in km; accepts floats, numpy arrays or pandas Series (broadcasts).
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance in km between two (lat, lon) points."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
-    Returns a float for scalars, an ndarray for arrays, a Series (same index) for Series.
-    """
-    p1 = np.radians(lat1)
-    p2 = np.radians(lat2)
-    dp = p2 - p1
-    dl = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+
+def distances_km(lat: float, lon: float, lats: ArrayLike, lons: ArrayLike) -> np.ndarray:
+    """Great-circle distances in km from one (lat, lon) to arrays of points (NaN stays NaN)."""
+    lats = np.asarray(lats, dtype=float)
+    lons = np.asarray(lons, dtype=float)
+    p1, p2 = np.radians(lat), np.radians(lats)
+    dp, dl = p2 - p1, np.radians(lons - lon)
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    d = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-    if isinstance(lat2, pd.Series):
-        return pd.Series(np.asarray(d, dtype=float), index=lat2.index)
-    if isinstance(lat1, pd.Series):
-        return pd.Series(np.asarray(d, dtype=float), index=lat1.index)
-    if np.ndim(d) == 0:
-        return float(d)
-    return d
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
-def distances_km(
-    df: pd.DataFrame, lat: float, lon: float, lat_col: str = "latitude", lon_col: str = "longitude"
+def frame_distances_km(
+    df: pd.DataFrame, lat: float, lon: float, lat_col: str, lon_col: str
 ) -> pd.Series:
     """Distance in km from (lat, lon) to each row's point (NaN where the row has no point)."""
+    import pandas as pd
+
     lats = pd.to_numeric(df[lat_col], errors="coerce").to_numpy(dtype=float)
     lons = pd.to_numeric(df[lon_col], errors="coerce").to_numpy(dtype=float)
-    d = haversine_km(lat, lon, lats, lons)
-    return pd.Series(np.asarray(d, dtype=float), index=df.index, name=DISTANCE_COLUMN)
+    return pd.Series(distances_km(lat, lon, lats, lons), index=df.index, dtype=float)
 
 
-def nearest(
-    df: pd.DataFrame,
-    lat: float,
-    lon: float,
-    radius_km: float | None = None,
-    limit: int | None = None,
-) -> pd.DataFrame:
-    """Rows sorted by distance from (lat, lon) with a `distance_km` column; ties keep row order.
-
-    Rows without a point are dropped; `radius_km` keeps rows within it; `limit` the first n.
-    """
-    out = df.copy()
-    out[DISTANCE_COLUMN] = distances_km(df, lat, lon)
-    out = out[out[DISTANCE_COLUMN].notna()]
-    if radius_km is not None:
-        out = out[out[DISTANCE_COLUMN] <= radius_km]
-    # A stable sort keeps record order between equally distant sites (e.g. two sites in one city).
-    out = out.sort_values(DISTANCE_COLUMN, kind="mergesort")
-    if limit is not None:
-        out = out.head(limit)
-    return out
+def to_km(value: float, units: str) -> float:
+    """A distance in `units` ("km" or "mi") converted to kilometres."""
+    return value * KM_PER_MILE if units == "mi" else value
 
 
-@dataclass(frozen=True)
-class Bounds:
-    """A latitude/longitude box."""
-
-    south: float
-    west: float
-    north: float
-    east: float
-
-    @property
-    def center(self) -> tuple[float, float]:
-        """The box's middle as (lat, lon)."""
-        return ((self.south + self.north) / 2, (self.west + self.east) / 2)
+def from_km(value_km: float, units: str) -> float:
+    """A distance in kilometres converted to `units` ("km" or "mi")."""
+    return value_km / KM_PER_MILE if units == "mi" else value_km
 
 
-def bounds(
-    df: pd.DataFrame, lat_col: str = "latitude", lon_col: str = "longitude"
-) -> Bounds | None:
-    """The box around every row that has a point (None when no row has one)."""
-    lats = pd.to_numeric(df[lat_col], errors="coerce")
-    lons = pd.to_numeric(df[lon_col], errors="coerce")
-    ok = lats.notna() & lons.notna()
-    if not ok.any():
-        return None
-    return Bounds(
-        float(lats[ok].min()), float(lons[ok].min()), float(lats[ok].max()), float(lons[ok].max())
-    )
+def rounded_in(value_km: Any, units: str, decimals: int = DISTANCE_DECIMALS) -> Any:
+    """A km distance in `units`, rounded for display (NaN/None passes through)."""
+    if value_km is None or math.isnan(float(value_km)):
+        return value_km
+    return round(from_km(float(value_km), units), decimals)
 
 
-def fit_view(b: Bounds | None, padding: float = 1.2) -> tuple[float, float, float]:
-    """A (lat, lon, zoom) that shows the whole box on a roughly 2:1 map (world view when None)."""
-    if b is None:
-        return (20.0, 0.0, 1.0)
-    lat, lon = b.center
-    span_lon = max(b.east - b.west, 1e-6) * padding
-    # Latitude degrees are stretched by Mercator; compare in lon-equivalent degrees.
-    span_lat = max(b.north - b.south, 1e-6) * padding * 2 / max(math.cos(math.radians(lat)), 0.1)
-    span = max(span_lon, span_lat)
-    zoom = math.log2(WORLD_ZOOM_DEGREES / span) + 1
-    return (lat, lon, float(min(MAX_ZOOM, max(MIN_ZOOM, zoom))))
+def format_distance(value_km: float, units: str) -> str:
+    """A km distance as text in `units`: "1,234.5 km"."""
+    return f"{from_km(value_km, units):,.{DISTANCE_DECIMALS}f} {units}"

@@ -1,9 +1,48 @@
-"""Typed value objects for a trial and its sites: what every other module speaks."""
+"""Typed value objects for a trial, its sites and their points: what every other module speaks.
+
+Also the one NCT-ID pattern, the one site-ID scheme, and the trial as a JSON-ready dict.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
+from typing import Any
+
+NCT_ID_TEXT = r"NCT\d{8}"
+NCT_ID = re.compile(rf"^{NCT_ID_TEXT}$")
+
+
+def is_nct_id(text: str) -> bool:
+    """Whether `text` is exactly a ClinicalTrials.gov ID: NCT plus 8 digits."""
+    return bool(NCT_ID.match(text))
+
+
+def make_site_id(nct_id: str, index: int) -> str:
+    """A stable id for the index-th site (0-based) in record order: "NCT04270409-001"."""
+    return f"{nct_id}-{index + 1:03d}"
+
+
+class Precision(StrEnum):
+    """How precise a site's point is: the kind of place it stands for."""
+
+    CITY = "city"
+    DISTRICT = "district"
+    REGION = "region"
+    COUNTRY = "country"
+
+
+class Source(StrEnum):
+    """Who put a site's point where it is."""
+
+    GAZETTEER = "gazetteer"
+    NOMINATIM = "nominatim"
+    REGISTRY = "registry"
+    OVERRIDE = "override"
 
 
 @dataclass(frozen=True)
@@ -31,6 +70,8 @@ class Site:
     contacts: tuple[Contact, ...] = ()
     # The registry's own point for the site, (lat, lon), when the record carries one.
     geo_point: tuple[float, float] | None = None
+    # "<NCT ID>-<nnn>" by record order, set when the record is parsed: the key of the site table.
+    site_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,3 +195,47 @@ class Trial:
     def url(self) -> str:
         """The trial's page on ClinicalTrials.gov."""
         return f"https://clinicaltrials.gov/study/{self.nct_id}"
+
+
+def with_site_ids(nct_id: str, sites: Iterable[Site]) -> tuple[Site, ...]:
+    """The sites with their `site_id`s set from the trial's ID and their order in the record."""
+    return tuple(
+        dataclasses.replace(s, site_id=make_site_id(nct_id, i)) for i, s in enumerate(sites)
+    )
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    """Where a site was put, by whom, how precisely, and whether a human should look."""
+
+    latitude: float
+    longitude: float
+    precision: str  # a Precision value
+    geocoder: str  # a Source value
+    matched_name: str
+    query: str
+    needs_review: bool = False
+    note: str = ""
+    registry_latitude: float | None = None
+    registry_longitude: float | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates -> ISO strings, tuples -> lists, dataclasses -> dicts, recursively."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def trial_to_dict(trial: Trial) -> dict[str, Any]:
+    """A JSON-ready dict of the whole trial (dates as ISO strings, tuples as lists)."""
+    data: dict[str, Any] = _jsonable(trial)
+    data["sponsor"] = trial.sponsor
+    data["url"] = trial.url
+    return data

@@ -1,44 +1,55 @@
-"""Shared fixtures: paths to the repository's data and the parsed seed record."""
+"""Shared fixtures: the repository's paths (from `paths.py`) and the parsed seed record."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from paths import RECORDS, ROOT, SECOND, SECOND_TABLE, SEED
 
+from dashboard.ingest import load_trial
 from dashboard.model import Trial
-from dashboard.record import load_trial
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SEED_RECORD = REPO_ROOT / "data" / "NCT04270409.txt"
-RECORDS_DIR = Path(__file__).resolve().parent / "records"
+from dashboard.sites.table import read_table
 
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository's root directory."""
-    return REPO_ROOT
+    return ROOT
 
 
 @pytest.fixture(scope="session")
 def seed_path() -> Path:
     """The seed record in the text layout (105 sites, 24 countries)."""
-    return SEED_RECORD
+    return SEED
 
 
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     """The seed record's text."""
-    return SEED_RECORD.read_text(encoding="utf-8")
+    return SEED.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
 def seed_trial() -> Trial:
     """The seed record, parsed once per test run."""
-    return load_trial(SEED_RECORD)
+    return load_trial(SEED)
+
+
+@pytest.fixture(scope="session")
+def second_trial() -> Trial:
+    """The shipped registry-JSON record (NCT07062965: 202 sites, site statuses)."""
+    return load_trial(SECOND)
+
+
+@pytest.fixture(scope="session")
+def second_table() -> pd.DataFrame:
+    """The shipped site table of NCT07062965 (read-only: copy before changing it)."""
+    return read_table(SECOND_TABLE)
 
 
 @pytest.fixture(scope="session")
 def records_dir() -> Path:
     """Real trial records in the text layout, with provenance in its README."""
-    return RECORDS_DIR
+    return RECORDS

@@ -1,8 +1,8 @@
 """Nothing is lost: concurrent builds, corrupt caches, failing builds, many app sessions at once.
 
 - Two `python -m dashboard build` processes writing the same table end with a valid table.
-- A corrupt or foreign table is set aside (with a warning) and rebuilt, by `ensure_table` (the
-  app's path) and by `build` (the command line).
+- A corrupt or foreign table is set aside (with a diagnostic, a `warning:` line on the command
+  line) and rebuilt, by `ensure_table` (the app's path) and by `build` (the command line).
 - A build that fails part-way writes nothing: the table on disk is byte-for-byte the same.
 - At least 20 AppTest sessions changing filters at the same time each see exactly their own
   result, and the cached site table is never changed in place.
@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import os
@@ -18,21 +17,16 @@ import shutil
 import subprocess
 import sys
 import threading
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import APP, OVERRIDES, ROOT, SEED, SEED_TABLE
 
-from dashboard.errors import GeocodeError, TableError
+from dashboard.errors import TableError
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "data" / "NCT04270409.txt"
-SEED_TABLE = ROOT / "data" / "NCT04270409.sites.csv"
-OVERRIDES = ROOT / "data" / "overrides.csv"
-APP = str(ROOT / "dashboard" / "app.py")
 N_SITES = 105
 HANG_GUARD_S = 120  # a build still running after this has hung
 CONCURRENT_BUILDS = 2
@@ -50,7 +44,7 @@ def leftovers(directory: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def seed_trial():
-    from dashboard.record import load_trial
+    from dashboard.ingest import load_trial
 
     return load_trial(SEED)
 
@@ -89,7 +83,7 @@ def build_cli(*args: str | os.PathLike[str]) -> subprocess.Popen[str]:
     ],
 )
 def test_two_builds_on_one_table_leave_a_valid_table(start, tmp_path) -> None:
-    from dashboard.store import read_table
+    from dashboard.sites.table import read_table
 
     out = tmp_path / "t.sites.csv"
     for _ in range(BUILD_ROUNDS):
@@ -149,7 +143,7 @@ BAD_TABLES = [
 
 @pytest.mark.parametrize(("name", "make"), BAD_TABLES, ids=[b[0] for b in BAD_TABLES])
 def test_read_table_detects_a_bad_table(name, make, tmp_path) -> None:
-    from dashboard.store import read_table
+    from dashboard.sites.table import read_table
 
     path = tmp_path / "t.sites.csv"
     path.write_bytes(make())
@@ -159,15 +153,16 @@ def test_read_table_detects_a_bad_table(name, make, tmp_path) -> None:
 
 @pytest.mark.parametrize(("name", "make"), BAD_TABLES, ids=[b[0] for b in BAD_TABLES])
 def test_ensure_table_sets_a_bad_table_aside_and_rebuilds(name, make, data_dir, seed_trial) -> None:
-    from dashboard.build import ensure_table, table_path
-    from dashboard.store import read_table
+    from dashboard.sites.build import ensure_table, table_path
+    from dashboard.sites.table import read_table
 
     path = table_path(seed_trial, data_dir)
     bad = make()
     path.write_bytes(bad)
-    with pytest.warns(UserWarning, match="rebuilding"):
-        table = ensure_table(seed_trial, data_dir)
-    assert len(table) == N_SITES
+    built = ensure_table(seed_trial, data_dir)
+    assert [d.kind for d in built.diagnostics] == ["warning"]
+    assert "rebuilding" in built.diagnostics[0].message
+    assert len(built.table) == N_SITES
     assert len(read_table(path)) == N_SITES
     aside = [p for p in data_dir.iterdir() if ".corrupt-" in p.name]
     assert len(aside) == 1
@@ -181,7 +176,7 @@ CLI_BAD_TABLES = [b for b in BAD_TABLES if b[0] in {"garbage", "other columns", 
 
 @pytest.mark.parametrize(("name", "make"), CLI_BAD_TABLES, ids=[b[0] for b in CLI_BAD_TABLES])
 def test_build_cli_sets_a_bad_table_aside_and_rebuilds(name, make, tmp_path) -> None:
-    from dashboard.store import read_table
+    from dashboard.sites.table import read_table
 
     out = tmp_path / "t.sites.csv"
     bad = make()
@@ -202,15 +197,15 @@ def test_build_cli_sets_a_bad_table_aside_and_rebuilds(name, make, tmp_path) -> 
         # the app's path: one session sets the bad table aside while another reads it
         "ensure_table",
         # the command line's path: two builds started on the same bad table
-        "run_build",
+        "cli build",
     ],
 )
 def test_a_table_that_vanishes_while_being_set_aside_is_not_an_error(
     entry, data_dir, seed_trial, monkeypatch
 ) -> None:
     """Another process (or app session) set the bad table aside first: just rebuild."""
-    import dashboard.build as build
-    from dashboard.store import read_table
+    import dashboard.sites.build as build
+    from dashboard.sites.table import read_table
 
     path = build.table_path(seed_trial, data_dir)
     path.write_bytes(b"garbage")
@@ -224,13 +219,11 @@ def test_a_table_that_vanishes_while_being_set_aside_is_not_an_error(
                 os.replace(p, data_dir / "taken-by-the-other-process")
 
     monkeypatch.setattr(build, "read_table", read_then_lose_the_race)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if entry == "ensure_table":
-            table = build.ensure_table(seed_trial, data_dir)
-            assert len(table) == N_SITES
-        else:
-            assert build.run_build(build_args(path)) == 0
+    if entry == "ensure_table":
+        built = build.ensure_table(seed_trial, data_dir)
+        assert len(built.table) == N_SITES
+    else:
+        assert run_build_in_process(path, force=False) == 0
     assert len(read_table(path)) == N_SITES
 
 
@@ -241,7 +234,7 @@ class FailingGeocoder:
     """Answers like the offline geocoder for a few sites, then fails."""
 
     def __init__(self, exc: BaseException, after: int) -> None:
-        from dashboard.build import offline_geocoder
+        from dashboard.geocoding.sources import offline_geocoder
 
         self.inner = offline_geocoder()
         self.exc = exc
@@ -256,8 +249,8 @@ class FailingGeocoder:
 
 
 FAILURES = [
-    # the network geocoder gives up for good
-    ("geocode error", lambda: GeocodeError("Nominatim unreachable")),
+    # the network geocoder gives up for good (a ConnectionError is an OSError)
+    ("network error", lambda: OSError("Nominatim unreachable")),
     # a bug in the geocoder
     ("bug", lambda: RuntimeError("unexpected")),
     # the user presses Ctrl-C half-way
@@ -265,34 +258,33 @@ FAILURES = [
 ]
 
 
-def build_args(out: Path, *options: str) -> argparse.Namespace:
-    """`build SEED --out OUT --quiet --timeout 1 [options]`, as the command line parses it."""
-    from dashboard.cli import make_parser
+def run_build_in_process(out: Path, *, force: bool = True) -> int:
+    """`build SEED --out OUT --quiet --timeout 1 [--force]` through `cli.main`; the exit code."""
+    from dashboard.cli import main
 
-    argv = ["build", str(SEED), "--out", str(out), "--quiet", "--timeout", "1", *options]
-    return make_parser().parse_args(argv)
-
-
-def run_build_in_process(out: Path) -> int:
-    from dashboard.build import run_build
-
-    return run_build(build_args(out, "--force"))
+    argv = ["build", str(SEED), "--out", str(out), "--quiet", "--timeout", "1"]
+    return main([*argv, "--force"] if force else argv)
 
 
 @pytest.mark.parametrize(("name", "make_exc"), FAILURES, ids=[f[0] for f in FAILURES])
 def test_build_failing_mid_way_leaves_the_table_byte_for_byte(
-    name, make_exc, tmp_path, monkeypatch
+    name, make_exc, tmp_path, monkeypatch, capsys
 ) -> None:
-    import dashboard.build as build
+    import dashboard.geocoding.sources as sources
 
     out = tmp_path / "t.sites.csv"
     shutil.copy(SEED_TABLE, out)
     before = sha256(out)
     exc = make_exc()
     failing = FailingGeocoder(exc, after=30)
-    monkeypatch.setattr(build, "offline_geocoder", lambda: failing)
-    with pytest.raises(type(exc)):
-        run_build_in_process(out)
+    monkeypatch.setattr(sources, "offline_geocoder", lambda: failing)
+    if isinstance(exc, KeyboardInterrupt):
+        # the command line turns Ctrl-C into one `error:` line and exit code 130
+        assert run_build_in_process(out) == 130
+        assert capsys.readouterr().err == "error: interrupted\n"
+    else:
+        with pytest.raises(type(exc)):
+            run_build_in_process(out)
     assert failing.calls > 30  # it really failed part-way
     assert sha256(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
@@ -300,7 +292,7 @@ def test_build_failing_mid_way_leaves_the_table_byte_for_byte(
 
 def test_build_failing_while_writing_leaves_the_table_byte_for_byte(tmp_path, monkeypatch) -> None:
     """The disk fills up during the write: the temp file goes, the old table stays."""
-    import dashboard.store as store
+    import dashboard.io
 
     out = tmp_path / "t.sites.csv"
     shutil.copy(SEED_TABLE, out)
@@ -309,7 +301,7 @@ def test_build_failing_while_writing_leaves_the_table_byte_for_byte(tmp_path, mo
     def disk_full(_fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store.os, "fsync", disk_full)
+    monkeypatch.setattr(dashboard.io.os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space"):
         run_build_in_process(out)
     assert sha256(out) == before
@@ -317,7 +309,11 @@ def test_build_failing_while_writing_leaves_the_table_byte_for_byte(tmp_path, mo
 
 
 def test_build_cli_geocoder_failure_is_one_error_line_and_no_change(tmp_path) -> None:
-    """Through the command line: exit 1, one `error:` line, table unchanged (sha256)."""
+    """Through the command line: one `error:` line, no traceback, table unchanged (sha256).
+
+    The geocoder loses access to its place index part-way (a PermissionError): the command line
+    reports it as one line with exit code 2.
+    """
     out = tmp_path / "t.sites.csv"
     shutil.copy(SEED_TABLE, out)
     before = sha256(out)
@@ -325,19 +321,18 @@ def test_build_cli_geocoder_failure_is_one_error_line_and_no_change(tmp_path) ->
     script = tmp_path / "fail_build.py"
     script.write_text(
         "import sys\n"
-        "import dashboard.build as build\n"
+        "import dashboard.geocoding.sources as sources\n"
         "from dashboard.cli import main\n"
-        "from dashboard.errors import GeocodeError\n"
-        "inner = build.offline_geocoder\n"
+        "inner = sources.offline_geocoder\n"
         "class Failing:\n"
         "    def __init__(self):\n"
         "        self.inner, self.n = inner(), 0\n"
         "    def geocode(self, site):\n"
         "        self.n += 1\n"
         "        if self.n > 30:\n"
-        "            raise GeocodeError('geocoder gave up after 30 sites')\n"
+        "            raise PermissionError(13, 'Permission denied', 'gazetteer.npz')\n"
         "        return self.inner.geocode(site)\n"
-        "build.offline_geocoder = Failing\n"
+        "sources.offline_geocoder = Failing\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     done = subprocess.run(
@@ -348,8 +343,8 @@ def test_build_cli_geocoder_failure_is_one_error_line_and_no_change(tmp_path) ->
         timeout=HANG_GUARD_S,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    assert done.returncode == 1, done.stderr
-    assert done.stderr.splitlines() == ["error: geocoder gave up after 30 sites"]
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == ["error: gazetteer.npz: permission denied"]
     assert sha256(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, script.name])
 
@@ -371,9 +366,10 @@ NEAR_QUERIES = [
 
 def _expected(table, countries: tuple[str, ...], near: tuple[str, float, str] | None):
     """What a session with these filters must show: facilities in order, and the count."""
-    from dashboard import filters as flt
-    from dashboard.gazetteer import load_gazetteer
-    from dashboard.geocode import resolve_place
+    from dashboard.geo import to_km
+    from dashboard.geocoding.place_search import resolve_place
+    from dashboard.places.index import load_gazetteer
+    from dashboard.ui import state as flt
 
     f = flt.Filters(countries=countries)
     view = flt.filter_sites(table, f)
@@ -383,7 +379,7 @@ def _expected(table, countries: tuple[str, ...], near: tuple[str, float, str] | 
         assert match is not None, place
         view = flt.within_radius(
             flt.add_distances(view, match.latitude, match.longitude, units),
-            flt.to_km(radius, units),
+            to_km(radius, units),
         )
     return view["facility"].tolist()
 
@@ -391,17 +387,14 @@ def _expected(table, countries: tuple[str, ...], near: tuple[str, float, str] | 
 def _cached_table_hash(data_dir: Path) -> int:
     """A content hash of the DataFrame the page's cache hands out for the seed record.
 
-    `dashboard.page` is the module the page runs from, so its cached loader is the very
+    `dashboard.ui.page` is the module the page runs from, so its cached loader is the very
     function (and cache entry) the sessions use.
     """
-    from dashboard import page
+    from dashboard.ui import page
 
     path = data_dir / SEED.name
-    _, table = page.trial_and_table(str(path), path.stat().st_mtime)
+    _, table, _ = page.trial_and_table(str(path), path.stat().st_mtime)
     return int(pd.util.hash_pandas_object(table.astype(str), index=True).sum())
-
-
-APP_PATH = ROOT / "dashboard" / "app.py"
 
 
 @contextlib.contextmanager
@@ -476,10 +469,9 @@ def site_table(at) -> pd.DataFrame:
 
 
 def test_many_sessions_at_once_each_see_their_own_result(data_dir, monkeypatch, capsys) -> None:
-    pytest.importorskip("dashboard.build")
     from streamlit.testing.v1 import AppTest
 
-    from dashboard.store import read_table
+    from dashboard.sites.table import read_table
 
     monkeypatch.setenv("TRIAL_SITES_DATA", str(data_dir))
     table_file = data_dir / SEED_TABLE.name
@@ -518,7 +510,7 @@ def test_many_sessions_at_once_each_see_their_own_result(data_dir, monkeypatch, 
     def session(i: int) -> None:
         chosen, near = plans[i]
         try:
-            at = AppTest.from_file(str(APP_PATH), default_timeout=SESSION_TIMEOUT_S)
+            at = AppTest.from_file(str(APP), default_timeout=SESSION_TIMEOUT_S)
             at.run()
             check(i, at, "open", (), None)
             barrier.wait(timeout=SESSION_TIMEOUT_S)  # every session changes filters together
@@ -561,8 +553,8 @@ def test_many_sessions_at_once_each_see_their_own_result(data_dir, monkeypatch, 
 
 def test_ensure_table_failing_mid_build_leaves_the_table_byte_for_byte(data_dir) -> None:
     """The app's path: a stale table being rebuilt when the geocoder fails stays as it was."""
-    from dashboard.build import ensure_table
-    from dashboard.record import load_trial
+    from dashboard.ingest import load_trial
+    from dashboard.sites.build import ensure_table
 
     record = data_dir / SEED.name
     # move one site so the saved table is stale and must be rebuilt
@@ -572,8 +564,8 @@ def test_ensure_table_failing_mid_build_leaves_the_table_byte_for_byte(data_dir)
     )
     table_file = data_dir / SEED_TABLE.name
     before = sha256(table_file)
-    failing = FailingGeocoder(GeocodeError("gazetteer unavailable"), after=0)
-    with pytest.raises(GeocodeError):
+    failing = FailingGeocoder(OSError("gazetteer unavailable"), after=0)
+    with pytest.raises(OSError, match="gazetteer unavailable"):
         ensure_table(load_trial(record), data_dir, geocoder=failing)
     assert failing.calls == 1
     assert sha256(table_file) == before

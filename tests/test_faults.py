@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 from faultserver import Fault, FaultServer
+from paths import CTGOV_FIXTURES, ROOT
 
 from dashboard.errors import FetchError
 from dashboard.model import Site
 
-ROOT = Path(__file__).resolve().parents[1]
-STUDY = ROOT / "tests" / "fixtures" / "ctgov" / "NCT05594173.json"
+STUDY = CTGOV_FIXTURES / "NCT05594173.json"
 NCT = "NCT05594173"
 CLIENT_TIMEOUT_S = 0.5
 HANG_GUARD_S = 30.0  # several client timeouts and retries; far below "forever"
@@ -43,7 +43,7 @@ NOMINATIM_LYON = [
     }
 ]
 
-OUTCOMES: Counter[str] = Counter()  # figures printed at the end of the module
+OUTCOMES: Counter[str] = Counter()  # one per fault test that ended as it must; printed at the end
 
 
 @pytest.fixture(autouse=True)
@@ -95,8 +95,8 @@ GEOCODE_FAULTS = [
 
 @pytest.fixture(scope="module")
 def gazetteer_geocoder():
-    from dashboard.gazetteer import load_gazetteer
-    from dashboard.geocode import GazetteerGeocoder
+    from dashboard.geocoding.sources import GazetteerGeocoder
+    from dashboard.places.index import load_gazetteer
 
     return GazetteerGeocoder(load_gazetteer())
 
@@ -105,7 +105,7 @@ def nominatim_against(server: FaultServer, fallback, warnings: list[str]):
     """The project's NominatimGeocoder talking to the fault server (geopy's own domain seam)."""
     from geopy.geocoders import Nominatim
 
-    from dashboard.geocode import NominatimGeocoder
+    from dashboard.geocoding.sources import NominatimGeocoder
 
     geolocator = Nominatim(
         domain=server.netloc,
@@ -173,7 +173,7 @@ def test_nominatim_unreachable_port_falls_back(gazetteer_geocoder, closed_port) 
     """Nothing listening (no network): connection refused, offline fallback."""
     from geopy.geocoders import Nominatim
 
-    from dashboard.geocode import NominatimGeocoder
+    from dashboard.geocoding.sources import NominatimGeocoder
 
     warnings: list[str] = []
     geocoder = NominatimGeocoder(
@@ -230,7 +230,7 @@ FETCH_FAULTS = [
 
 @pytest.mark.parametrize(("name", "fault", "says"), FETCH_FAULTS, ids=[f[0] for f in FETCH_FAULTS])
 def test_fetch_fault_is_one_clear_fetch_error(name, fault, says) -> None:
-    from dashboard.registry import fetch_study
+    from dashboard.ctgov_api import fetch_study
 
     with FaultServer([fault]) as server:
         got = guarded(fetch_study, NCT, base_url=server.url, timeout=CLIENT_TIMEOUT_S)
@@ -242,7 +242,7 @@ def test_fetch_fault_is_one_clear_fetch_error(name, fault, says) -> None:
 
 
 def test_fetch_valid_answer_returns_the_study() -> None:
-    from dashboard.registry import fetch_study
+    from dashboard.ctgov_api import fetch_study
 
     study = json.loads(STUDY.read_text(encoding="utf-8"))
     with FaultServer([Fault.json(study)]) as server:
@@ -333,9 +333,19 @@ def test_fetch_cli_never_writes_outside_out_dir(answered_id, tmp_path) -> None:
     OUTCOMES["fetch CLI path in answered ID -> refused, nothing written"] += 1
 
 
-def test_print_fault_figures(capsys) -> None:
-    """The figures: faults tried and what each ended in (shown in the pytest output)."""
+def test_every_fault_tried_was_handled(request: pytest.FixtureRequest, capsys) -> None:
+    """The figures: faults tried and what each ended in (shown in the pytest output).
+
+    Runs last in the module: every other test of it that this run selected must have ended as
+    it should (each records one outcome when it does), so none failed, hung or was skipped.
+    """
+    items = request.session.items
+    mine = items.index(request.node)
+    tried = [i for i in items if i.module is request.module and i is not request.node]
+    assert all(items.index(i) < mine for i in tried), "must run after the fault tests"
     with capsys.disabled():
-        print(f"\nfaults tried: {sum(OUTCOMES.values())}")
+        print(f"\nfaults tried: {len(tried)}, handled: {sum(OUTCOMES.values())}")
         for outcome, n in sorted(OUTCOMES.items()):
             print(f"  {n} x {outcome}")
+    assert tried, "no fault tests ran"
+    assert sum(OUTCOMES.values()) == len(tried), sorted(OUTCOMES)

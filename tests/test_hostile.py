@@ -14,15 +14,12 @@ import csv
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
+from paths import APP, HOSTILE, ROOT
 
-from dashboard.record import load_trial
+from dashboard.ingest import load_trial
 
-ROOT = Path(__file__).resolve().parents[1]
-HOSTILE = ROOT / "tests" / "fixtures" / "hostile" / "NCT99999999.txt"
-APP = ROOT / "dashboard" / "app.py"
 APP_TIMEOUT_S = 90
 
 IMG = '<img src=x onerror="window.__pwned=1">'
@@ -49,9 +46,10 @@ def trial():
 
 @pytest.fixture(scope="module")
 def table(trial):
-    from dashboard.build import build_table, offline_geocoder
+    from dashboard.geocoding.sources import offline_geocoder
+    from dashboard.sites.build import build_table
 
-    return build_table(trial, existing=None, geocoder=offline_geocoder())
+    return build_table(trial, existing=None, geocoder=offline_geocoder()).table
 
 
 def unescape(markdown: str) -> str:
@@ -79,7 +77,7 @@ def test_parser_keeps_hostile_text_verbatim(trial) -> None:
 
 
 def test_map_tooltips_are_text_never_html(table) -> None:
-    from dashboard import views
+    from dashboard.ui import map as views
 
     points = views.site_points(table, {}, "country")
     deck = views.build_deck(points, None)
@@ -94,7 +92,7 @@ def test_map_tooltips_are_text_never_html(table) -> None:
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_escaped_markdown_has_no_live_markup(payload) -> None:
-    from dashboard.panels import escape_markdown
+    from dashboard.ui.panels import escape_markdown
 
     escaped = escape_markdown(f"Title {payload} end")
     assert not LIVE_MARKUP.search(escaped), escaped
@@ -105,15 +103,15 @@ def test_escaped_markdown_has_no_live_markup(payload) -> None:
 
 
 def test_site_table_cells_keep_the_literal_characters(trial, table) -> None:
-    from dashboard import views
+    from dashboard.ui import exports
 
-    shown = views.site_table(table)
+    shown = exports.site_table(table)
     assert shown["facility"].tolist() == [s.facility for s in trial.sites]
     assert f"Springfield {SCRIPT}" in shown["city"].tolist()
 
 
 def test_panel_tables_keep_the_literal_characters(trial) -> None:
-    from dashboard import panels
+    from dashboard.ui import panels
 
     arms = panels.arms_table(trial).astype(str).to_numpy().ravel().tolist()
     assert any(SCRIPT in cell and MD_LINK in cell for cell in arms)
@@ -124,9 +122,9 @@ def test_panel_tables_keep_the_literal_characters(trial) -> None:
 
 
 def test_csv_export_defuses_spreadsheet_formulas(table) -> None:
-    from dashboard import views
+    from dashboard.ui import exports
 
-    rows = list(csv.DictReader(io.StringIO(views.to_csv_bytes(table).decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(exports.to_csv_bytes(table).decode("utf-8"))))
     facilities = [r["facility"] for r in rows]
     assert "'" + FORMULA in facilities
     assert not any(f.startswith(("=", "+", "-", "@")) for f in facilities)
@@ -135,20 +133,21 @@ def test_csv_export_defuses_spreadsheet_formulas(table) -> None:
 
 
 def test_geojson_export_keeps_text_as_json_strings(table) -> None:
-    from dashboard import views
+    from dashboard.ui import exports
 
-    data = json.loads(views.to_geojson_bytes(table))
+    data = json.loads(exports.to_geojson_bytes(table))
     names = [f["properties"]["facility"] for f in data["features"]]
     assert f"Hospital {SCRIPT}" in names
 
 
 def test_app_never_asks_streamlit_to_render_raw_html() -> None:
     """No code path can hand record text to an HTML renderer."""
-    ui_modules = [APP, *(ROOT / "dashboard").glob("*.py")]
-    for module in ui_modules:
+    modules = sorted((ROOT / "dashboard").rglob("*.py"))  # every subpackage, the page included
+    assert APP in modules and ROOT / "dashboard" / "ui" / "page.py" in modules
+    for module in modules:
         source = module.read_text(encoding="utf-8")
         for forbidden in ("unsafe_allow_html", "st.html", "components.html", '"html":'):
-            assert forbidden not in source, f"{module.name}: {forbidden}"
+            assert forbidden not in source, f"{module.relative_to(ROOT)}: {forbidden}"
 
 
 # ----------------------------------------------------------------------------- the page
@@ -165,7 +164,6 @@ def _all_markdown(at) -> list[str]:
 @pytest.fixture(scope="module")
 def hostile_page():
     """The app with the hostile record uploaded (the way untrusted text arrives)."""
-    pytest.importorskip("dashboard.build")
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_S)

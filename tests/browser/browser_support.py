@@ -12,7 +12,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from paths import APP, ROOT
+
 CHROMIUM = "/usr/bin/chromium"
 # Headless as root, with Chromium's own background traffic off: this machine has no network.
 CHROMIUM_ARGS = [
@@ -46,7 +47,7 @@ def streamlit_server(data_dir: Path) -> Iterator[str]:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "dashboard" / "app.py"),
+            str(APP),
             "--server.port",
             str(port),
             "--server.address",

@@ -12,17 +12,15 @@ from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT
+from browser_support import CHROMIUM, CHROMIUM_ARGS
+from paths import ARTIFACTS, CTGOV_FIXTURES, SEED, SEED_TABLE
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
-SEED = ROOT / "data" / "NCT04270409.txt"
-SEED_TABLE = ROOT / "data" / "NCT04270409.sites.csv"
-SECOND_RECORD = ROOT / "tests" / "fixtures" / "ctgov" / "NCT06171568.json"
+SECOND_RECORD = CTGOV_FIXTURES / "NCT06171568.json"
 PAGE_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1400, "height": 1000}
-# The offline map's colours (see dashboard.views): land fill, and how far a marker's colour
+# The offline map's colours (see dashboard.ui.map): land fill, and how far a marker's colour
 # must be from land, sea (white) and grey outlines to count as a marker pixel.
 LAND_RGB = (236, 234, 226)
 MARKER_MIN_SATURATION = 60

@@ -13,12 +13,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT
+from browser_support import CHROMIUM, CHROMIUM_ARGS
+from paths import ARTIFACTS, HOSTILE
 
 pytestmark = pytest.mark.browser
 
-HOSTILE = ROOT / "tests" / "fixtures" / "hostile" / "NCT99999999.txt"
-ARTIFACTS = ROOT / "tests" / "artifacts"
 PAGE_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1400, "height": 1100}
 MARKER_MIN_SATURATION = 60  # marker fills are saturated; land, sea and borders are grey

@@ -1,0 +1,97 @@
+"""The app's "near" box: a place name or "lat, lon" -> one point (or None when not found)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pycountry
+
+from dashboard.geocoding.matcher import GazetteerMatcher, city_variants
+from dashboard.ingest.countries import country_code
+from dashboard.places.index import Candidate, Gazetteer
+from dashboard.places.normalize import fold
+
+MIN_COUNTRY_WORD = 4  # "Korea" may stand for a country; "Ma" may not
+LATLON = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class PlaceMatch:
+    """A place typed in the app's "near" box, resolved to a point."""
+
+    name: str
+    latitude: float
+    longitude: float
+    precision: str
+    country_code: str = ""
+
+
+def resolve_place(query: str, gazetteer: Gazetteer) -> PlaceMatch | None:
+    """A "near" box entry -> a point: "lat, lon", "City, Country", "City, State, Country"..."""
+    text = (query or "").strip()
+    if not text:
+        return None
+    m = LATLON.match(text)
+    if m:
+        lat, lon = float(m.group(1)), float(m.group(2))
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return PlaceMatch(f"{lat:.4f}, {lon:.4f}", lat, lon, "point")
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    matcher = GazetteerMatcher(gazetteer)
+    if len(parts) == 1:
+        return _resolve_anywhere(matcher, text, "")
+    city, last = parts[0], parts[-1]
+    codes = [country_code(last)]
+    if len(last) == 2 and gazetteer.has_country(last):
+        codes.append(last.upper())  # "Lyon, FR"; "Cambridge, MA" is tried as a state below too
+    for cc in dict.fromkeys(c for c in codes if c):
+        res = matcher.match(city, ", ".join(parts[1:-1]), cc, text)
+        if res is not None and res.precision not in ("region", "country"):
+            return PlaceMatch(res.matched_name, res.latitude, res.longitude, res.precision, cc)
+    # "Springfield, Illinois": the last part is a state; "Seoul, Korea": part of country names.
+    found = _resolve_anywhere(matcher, city, ", ".join(parts[1:]))
+    if found is None and len(parts) == 2:
+        found = _resolve_anywhere(matcher, city, "", countries=_countries_named(last))
+    return found
+
+
+def _countries_named(word: str) -> set[str]:
+    """ISO codes of countries whose English names contain `word` as whole words ("Korea")."""
+    key = fold(word)
+    if len(key) < MIN_COUNTRY_WORD:
+        return set()
+    pattern = re.compile(rf"\b{re.escape(key)}\b")
+    out = set()
+    for c in pycountry.countries:
+        names = [c.name, getattr(c, "official_name", ""), getattr(c, "common_name", "")]
+        if any(pattern.search(fold(n)) for n in names if n):
+            out.add(c.alpha_2)
+    return out
+
+
+def _resolve_anywhere(
+    matcher: GazetteerMatcher, city: str, state: str, countries: set[str] | None = None
+) -> PlaceMatch | None:
+    """The most populous non-section place of that name in any country (state as a hint)."""
+    g = matcher.g
+    best: tuple[float, Candidate] | None = None
+    if countries is not None and not countries:
+        return None
+    for v in city_variants(city):
+        for c in g.candidates(v.name):
+            if countries is not None and c.place.country_code not in countries:
+                continue
+            regions = g.match_regions(state, c.place.country_code) if state else set()
+            if state and not regions:
+                continue
+            score, _ = matcher.score(c, regions, None)
+            if best is None or score > best[0]:
+                best = (score, c)
+        if best is not None:
+            break
+    if best is None:
+        return None
+    p = best[1].place
+    return PlaceMatch(p.name, round(p.latitude, 5), round(p.longitude, 5), "city", p.country_code)

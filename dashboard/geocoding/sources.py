@@ -1,0 +1,264 @@
+"""Geocoders: sites -> points offline (gazetteer), online (Nominatim), and the registry's own point.
+
+Every geocoder has one method, `geocode(site) -> GeocodeResult | None`; the table builder only
+sees that interface. The offline geocoder is the default; Nominatim is opt-in, rate-limited to
+one request a second with a real User-Agent, and falls back to the gazetteer on any failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
+
+from dashboard.geo import distance_km
+from dashboard.geocoding.matcher import GazetteerMatcher
+from dashboard.ingest.countries import country_code
+from dashboard.model import GeocodeResult, Precision, Site, Source
+from dashboard.places.index import Gazetteer, load_gazetteer
+
+# The registry's own point is trusted unless it is this far from the gazetteer's city.
+REGISTRY_MAX_KM = 50.0
+NOMINATIM_USER_AGENT = "trial-sites-dashboard/0.1 (+https://github.com/trial-sites-dashboard)"
+USER_AGENT_ENV = "TRIAL_SITES_USER_AGENT"
+_GEOPY_NULL_HANDLER = logging.NullHandler()
+NOMINATIM_MIN_DELAY_SECONDS = 1.0
+WARNING_DETAIL_CHARS = 160  # how much of an error a one-line warning quotes
+# Nominatim's addresstype -> our precision.
+NOMINATIM_PRECISION = {
+    "city": "city",
+    "town": "city",
+    "village": "city",
+    "hamlet": "city",
+    "municipality": "city",
+    "locality": "city",
+    "isolated_dwelling": "city",
+    "suburb": "district",
+    "borough": "district",
+    "quarter": "district",
+    "neighbourhood": "district",
+    "city_district": "district",
+    "district": "district",
+    "county": "district",
+    "state_district": "region",
+    "state": "region",
+    "province": "region",
+    "region": "region",
+    "country": "country",
+}
+
+
+class Geocoder(Protocol):
+    """Anything that puts a site on the map (or returns None when it cannot)."""
+
+    def geocode(self, site: Site) -> GeocodeResult | None:
+        """The site's point."""
+        ...
+
+
+def site_query(site: Site) -> str:
+    """The address used as the query: "City, State, Country" (empty parts left out)."""
+    return ", ".join(p for p in (site.city, site.state, site.country) if p and p.strip())
+
+
+def _site_country_code(site: Site) -> str:
+    if site.country_code:
+        return site.country_code.upper()
+    return country_code(site.country)
+
+
+class GazetteerGeocoder:
+    """The offline geocoder (the default): matches sites against the GeoNames-based index."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.matcher = GazetteerMatcher(gazetteer)
+
+    def geocode(self, site: Site) -> GeocodeResult | None:
+        """The site's point from the gazetteer, or None when its country is unknown."""
+        return self.matcher.match(site.city, site.state, _site_country_code(site), site_query(site))
+
+
+def cross_check_registry(site: Site, gazetteer_result: GeocodeResult | None) -> GeocodeResult:
+    """Use the registry's own point unless it lies > REGISTRY_MAX_KM from the gazetteer's city."""
+    assert site.geo_point is not None
+    rlat, rlon = site.geo_point
+    query = site_query(site)
+    d = (
+        distance_km(rlat, rlon, gazetteer_result.latitude, gazetteer_result.longitude)
+        if gazetteer_result is not None
+        else 0.0
+    )
+    if (
+        gazetteer_result is not None
+        and gazetteer_result.precision in (Precision.CITY, Precision.DISTRICT)
+        and d > REGISTRY_MAX_KM
+    ):
+        return replace(
+            gazetteer_result,
+            needs_review=True,
+            note="; ".join(
+                n
+                for n in (
+                    gazetteer_result.note,
+                    f"registry point is {d:.0f} km from {gazetteer_result.matched_name}; "
+                    "gazetteer point used",
+                )
+                if n
+            ),
+            registry_latitude=rlat,
+            registry_longitude=rlon,
+        )
+    return GeocodeResult(
+        latitude=rlat,
+        longitude=rlon,
+        precision=Precision.CITY,
+        geocoder=Source.REGISTRY,
+        matched_name=site.city,
+        query=query,
+    )
+
+
+class RegistryCheckedGeocoder:
+    """Wraps a geocoder: sites carrying a registry point get it, after a distance check."""
+
+    def __init__(self, inner: Geocoder, gazetteer_geocoder: Geocoder) -> None:
+        self.inner = inner
+        self.gazetteer_geocoder = gazetteer_geocoder
+
+    def geocode(self, site: Site) -> GeocodeResult | None:
+        """The registry point when plausible, else the inner geocoder's answer."""
+        if site.geo_point is not None:
+            return cross_check_registry(site, self.gazetteer_geocoder.geocode(site))
+        return self.inner.geocode(site)
+
+
+def nominatim_user_agent(cli_value: str | None = None) -> str:
+    """The User-Agent to send: --user-agent, else $TRIAL_SITES_USER_AGENT, else the project's."""
+    return cli_value or os.environ.get(USER_AGENT_ENV) or NOMINATIM_USER_AGENT
+
+
+class NominatimGeocoder:
+    """Online geocoding through OpenStreetMap Nominatim (1 request/s), falling back offline.
+
+    On the first network failure it prints one message on stderr and answers from the gazetteer
+    for the rest of the run.
+    """
+
+    def __init__(
+        self,
+        fallback: Geocoder,
+        *,
+        user_agent: str | None = None,
+        timeout: float = 10.0,
+        geolocator: Any = None,
+        min_delay_seconds: float = NOMINATIM_MIN_DELAY_SECONDS,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        from geopy.extra.rate_limiter import RateLimiter
+        from geopy.geocoders import Nominatim
+
+        # geopy's RateLimiter logs every failed try with a full traceback; with no logging set
+        # up, Python prints that on stderr. A failure is reported as one warning line instead.
+        # (Adding the same NullHandler again is a no-op.)
+        logging.getLogger("geopy").addHandler(_GEOPY_NULL_HANDLER)
+        self.fallback = fallback
+        self.timeout = timeout
+        self.geolocator = geolocator or Nominatim(
+            user_agent=nominatim_user_agent(user_agent), timeout=timeout
+        )
+        # swallow_exceptions=False: a dead network must reach us so we can fall back once.
+        self.rate_limited = RateLimiter(
+            self.geolocator.geocode,
+            min_delay_seconds=min_delay_seconds,
+            max_retries=1,
+            error_wait_seconds=max(2.0, min_delay_seconds),
+            swallow_exceptions=False,
+        )
+        self.offline = False
+        self._warn = warn or (lambda msg: print(msg, file=sys.stderr))
+
+    def geocode(self, site: Site) -> GeocodeResult | None:
+        """Nominatim's answer for the site's city, or the fallback's once the network is gone."""
+        from geopy.exc import GeocoderServiceError, GeopyError
+
+        if self.offline:
+            return self.fallback.geocode(site)
+        cc = _site_country_code(site)
+        query = {"city": site.city, "country": site.country}
+        if site.state:
+            query["state"] = site.state
+        try:
+            loc = self.rate_limited(
+                query,
+                exactly_one=True,
+                addressdetails=True,
+                country_codes=cc.lower() if cc else None,
+                timeout=self.timeout,
+            )
+        except (GeocoderServiceError, GeopyError, OSError) as exc:
+            self.offline = True
+            # geopy quotes an unparseable body in full: keep the warning to one short line.
+            detail = " ".join(str(exc).split())[:WARNING_DETAIL_CHARS]
+            self._warn(
+                f"warning: Nominatim unreachable ({type(exc).__name__}: {detail}); "
+                "using the offline gazetteer for the rest of this run"
+            )
+            return self.fallback.geocode(site)
+        if loc is None:
+            res = self.fallback.geocode(site)
+            if res is None:
+                return None
+            return replace(res, note="; ".join(n for n in (res.note, "not found online") if n))
+        raw = loc.raw or {}
+        address = raw.get("address") or {}
+        got_cc = str(address.get("country_code", "")).upper()
+        if cc and got_cc and got_cc != cc:
+            # The country always constrains: an answer from elsewhere is not used.
+            return self.fallback.geocode(site)
+        kind = raw.get("addresstype") or raw.get("type") or ""
+        precision = NOMINATIM_PRECISION.get(
+            kind, "city" if raw.get("class") == "place" else "region"
+        )
+        return GeocodeResult(
+            latitude=round(float(loc.latitude), 5),
+            longitude=round(float(loc.longitude), 5),
+            precision=precision,
+            geocoder=Source.NOMINATIM,
+            matched_name=str(loc.address),
+            query=site_query(site),
+            needs_review=precision not in (Precision.CITY, Precision.DISTRICT),
+            note="" if kind else "no addresstype in the answer",
+        )
+
+
+class LazyGeocoder:
+    """Defers loading the gazetteer (and Nominatim) until a row actually needs geocoding."""
+
+    def __init__(self, factory: Callable[[], Geocoder]) -> None:
+        self._factory = factory
+        self._inner: Geocoder | None = None
+
+    def geocode(self, site: Site) -> GeocodeResult | None:
+        """Geocode with the real geocoder, created on first use."""
+        if self._inner is None:
+            self._inner = self._factory()
+        return self._inner.geocode(site)
+
+
+def offline_geocoder(gazetteer: Gazetteer | None = None) -> Geocoder:
+    """The default geocoder: gazetteer, with registry points cross-checked against it."""
+    gaz = GazetteerGeocoder(gazetteer or load_gazetteer())
+    return RegistryCheckedGeocoder(gaz, gaz)
+
+
+def nominatim_geocoder(
+    user_agent: str | None, timeout: float, warn: Callable[[str], None] | None = None
+) -> Geocoder:
+    """Nominatim online (1 request/s), gazetteer fallback, registry points cross-checked."""
+    gaz = GazetteerGeocoder(load_gazetteer())
+    return RegistryCheckedGeocoder(
+        NominatimGeocoder(gaz, user_agent=user_agent, timeout=timeout, warn=warn), gaz
+    )

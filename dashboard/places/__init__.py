@@ -1,0 +1,1 @@
+"""GeoNames places offline: name folding, the one-off index build, and queries."""

@@ -1,0 +1,102 @@
+"""The site list as shown, and downloads of the current view (CSV, GeoJSON).
+
+Pure: rows of the site table in, a DataFrame, a dict or bytes out. GeoJSON positions are
+[lon, lat] (RFC 7946); tables keep (lat, lon) columns. Cells from a record are untrusted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from dashboard.geo import EXPORT_DISTANCE_DECIMALS, rounded_in
+from dashboard.sites.table import DISPLAY_COLUMNS, EXPORT_COLUMNS, Col
+from dashboard.ui.map import located
+from dashboard.ui.panels import display_text
+from dashboard.ui.state import distance_column
+
+# Spreadsheet programs run cells that start with these as formulas; site names come from
+# untrusted records, so exported text cells get a leading apostrophe.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def site_table(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
+    """The site list as shown: one row per site, plus a distance column when searching."""
+    out = pd.DataFrame(
+        {c: table[c].map(display_text) if c in table else "" for c in DISPLAY_COLUMNS}
+    )
+    if units is not None and Col.DISTANCE_KM in table.columns:
+        out.insert(
+            0,
+            distance_column(units),
+            table[Col.DISTANCE_KM].map(lambda d: rounded_in(d, units)),
+        )
+    return out.reset_index(drop=True)
+
+
+def _defuse(value: Any) -> Any:
+    """A text cell made safe to open in a spreadsheet (formulas become plain text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def export_frame(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
+    """The current view with true coordinates, ready to save (distance in `units` if any)."""
+    cols = [c for c in EXPORT_COLUMNS if c in table.columns]
+    out = table[cols].copy()
+    if units is not None and Col.DISTANCE_KM in table.columns:
+        out[distance_column(units)] = table[Col.DISTANCE_KM].map(
+            lambda d: rounded_in(d, units, EXPORT_DISTANCE_DECIMALS)
+        )
+    return out.reset_index(drop=True)
+
+
+def to_csv_bytes(table: pd.DataFrame, units: str | None = None) -> bytes:
+    """The current view as UTF-8 CSV bytes."""
+    out = export_frame(table, units)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(_defuse)
+    return out.to_csv(index=False).encode("utf-8")
+
+
+def _json_value(value: Any) -> Any:
+    """A cell as a JSON value: NaN becomes null, numpy scalars become Python ones."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    return value
+
+
+def to_geojson(table: pd.DataFrame, units: str | None = None) -> dict[str, Any]:
+    """The current view as a GeoJSON FeatureCollection of points (RFC 7946: [lon, lat]).
+
+    Sites without coordinates are left out, since a point needs a position.
+    """
+    out = export_frame(located(table), units)
+    features = []
+    for record in out.to_dict(orient="records"):
+        lat = float(record.pop(Col.LATITUDE))
+        lon = float(record.pop(Col.LONGITUDE))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {k: _json_value(v) for k, v in record.items()},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def to_geojson_bytes(table: pd.DataFrame, units: str | None = None) -> bytes:
+    """The current view as GeoJSON bytes (UTF-8)."""
+    return json.dumps(to_geojson(table, units), ensure_ascii=False, indent=1).encode("utf-8")

@@ -1,0 +1,532 @@
+"""The Streamlit page: widgets <-> state, caches, and drawing the view model. Nothing else.
+
+`dashboard/app.py` (the file `streamlit run` is given) only calls `main()` here. Keeping the
+page in an imported module means a rerun neither recompiles it nor re-creates its cached
+functions. With app.py, this is the only module that calls `st.*`. What it shows is computed
+by `dashboard.ui.state.derive_view` (a pure function of the filters) and drawn with the pure
+builders in `ui.map`, `ui.exports` and `ui.panels`; data comes from `dashboard.ingest` (parse),
+`dashboard.sites.build` (the geocoded table) and `dashboard.geocoding.place_search` (the
+"near" box). Caches live here, and cached values are never changed in place.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.errors import Diagnostic, RecordError
+from dashboard.model import Trial
+from dashboard.sites.table import Col
+from dashboard.ui import exports, panels
+from dashboard.ui import map as views
+from dashboard.ui import state as flt
+
+ROOT = Path(__file__).resolve().parents[2]  # dashboard/ui/page.py -> the project root
+DATA_ENV = "TRIAL_SITES_DATA"
+OUTLINES_PATH = ROOT / "data" / "countries.geojson"
+# The same outlines, trimmed (views.trim_outlines), served by Streamlit's static file server
+# (server.enableStaticServing): the browser fetches them once instead of receiving 170 kB
+# inside the map on every rerun. Without the file the map falls back to inline outlines.
+# Streamlit serves static/ next to the main script, dashboard/app.py.
+STATIC_OUTLINES = Path(__file__).resolve().parents[1] / "static" / "countries.json"
+OUTLINES_URL = "app/static/countries.json"
+DEFAULT_TRIAL = "NCT04270409"
+RECORD_PATTERNS = ("*.txt", "*.json")
+MAX_UPLOAD_MB = 5  # keep in step with server.maxUploadSize in .streamlit/config.toml
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+MAP_HEIGHT_PX = 520
+UPLOAD_CACHE_ENTRIES = 8
+# Geocoding an upload runs on the server: an unknown place name costs tens of ms of fuzzy
+# matching, so 5 MB of made-up sites (~57,000) would hold a core for most of an hour.
+# The largest real trials list a few thousand sites.
+MAX_UPLOAD_SITES = 2_000
+
+# Widget keys: tests and the URL logic address widgets by these.
+K_TRIAL = flt.WIDGET_KEYS["trial"]
+K_UPLOAD = "upload"
+K_COUNTRY = flt.WIDGET_KEYS["countries"]
+K_STATUS = flt.WIDGET_KEYS["statuses"]
+K_NEAR = flt.WIDGET_KEYS["near"]
+K_RADIUS = flt.WIDGET_KEYS["radius"]
+K_UNITS = flt.WIDGET_KEYS["units"]
+K_BASEMAP = "basemap"
+K_MAP = "site_map"
+K_SITE = "site"
+K_TABLE = "site_table"
+K_PANEL = "panel"
+S_READY = "_view_from_link"  # set once the link's parameters have been read into the widgets
+S_UPLOAD_ID = "_upload_id"
+
+
+# ---------------------------------------------------------------------------- data (cached)
+
+
+def data_dir() -> Path:
+    """Where the trial records and their site tables live (`$TRIAL_SITES_DATA` or data/).
+
+    Read on every run, not at import: the module outlives a run, and tests point each page at
+    a scratch copy.
+    """
+    return Path(os.environ.get(DATA_ENV) or ROOT / "data")
+
+
+@st.cache_data(show_spinner=False)
+def record_index(data_dir: str, stamp: tuple[tuple[str, float], ...]) -> dict[str, str]:
+    """Every readable record in `data_dir`, as NCT ID -> path (`stamp` invalidates the cache)."""
+    from dashboard.ingest import load_trial
+
+    found: dict[str, str] = {}
+    for name, _ in stamp:
+        path = Path(data_dir) / name
+        try:
+            trial = load_trial(path)
+        except (RecordError, OSError):
+            continue  # a stray or broken file in data/ is not worth failing the page for
+        found.setdefault(trial.nct_id, str(path))
+    return dict(sorted(found.items()))
+
+
+def list_records() -> dict[str, str]:
+    """The records in data/ (refreshed when a file there is added or changed)."""
+    files = sorted(
+        {p for pattern in RECORD_PATTERNS for p in data_dir().glob(pattern) if p.is_file()}
+    )
+    stamp = tuple((p.name, p.stat().st_mtime) for p in files)
+    return record_index(str(data_dir()), stamp)
+
+
+@st.cache_data(show_spinner=False)
+def trial_and_table(path: str, mtime: float) -> tuple[Trial, pd.DataFrame, tuple[Diagnostic, ...]]:
+    """A record from data/, its geocoded site table (read from data/, built if missing), and
+    what building it had to say."""
+    from dashboard.ingest import load_trial
+    from dashboard.sites.build import ensure_table
+
+    trial = load_trial(path)
+    built = ensure_table(trial, data_dir())
+    return trial, built.table, built.diagnostics
+
+
+@st.cache_data(show_spinner=False, max_entries=UPLOAD_CACHE_ENTRIES)
+def uploaded_trial_and_table(data: bytes, name: str) -> tuple[Trial, pd.DataFrame]:
+    """An uploaded record, parsed and geocoded offline (raises RecordError when unreadable)."""
+    from dashboard.geocoding.sources import offline_geocoder
+    from dashboard.ingest import read_record
+    from dashboard.sites.build import OVERRIDES_FILE, build_table, load_overrides
+
+    trial = read_record(data, name)
+    if len(trial.sites) > MAX_UPLOAD_SITES:
+        raise RecordError(
+            name,
+            None,
+            f"expected at most {MAX_UPLOAD_SITES:,} sites in an uploaded record, found "
+            f"{len(trial.sites):,}; build its table with `python -m dashboard build` instead",
+        )
+    try:
+        overrides = load_overrides(data_dir() / OVERRIDES_FILE)
+    except (ValueError, OSError):
+        overrides = None  # corrections are a nicety; a broken file must not block an upload
+    built = build_table(
+        trial, existing=None, geocoder=offline_geocoder(gazetteer()), overrides=overrides
+    )
+    return trial, built.table
+
+
+@st.cache_resource(show_spinner="Loading the place index…")
+def gazetteer() -> Any:
+    """The offline place index, loaded once per server and shared read-only."""
+    from dashboard.places.index import load_gazetteer
+
+    return load_gazetteer()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def find_place(query: str) -> tuple[str, float, float] | None:
+    """A place typed in the "near" box as (name, lat, lon), or None when it is not known."""
+    from dashboard.geocoding.place_search import resolve_place
+
+    match = resolve_place(query, gazetteer())
+    if match is None:
+        return None
+    return match.name, float(match.latitude), float(match.longitude)
+
+
+@st.cache_resource(show_spinner=False)
+def outlines() -> dict[str, Any]:
+    """Country outlines for the offline map (shared, read-only: copying 200 kB per rerun
+    through st.cache_data's pickling cost more than drawing the page)."""
+    with open(OUTLINES_PATH, encoding="utf-8") as fh:
+        return views.trim_outlines(json.load(fh))
+
+
+# ---------------------------------------------------------------------------- view state
+
+
+def _link_params() -> dict[str, list[str]]:
+    """The page's query parameters, every value of repeated keys kept."""
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _read_link_once(trials: list[str], default_trial: str) -> None:
+    """On a session's first run, put the link's view into the widgets (and keep its warnings)."""
+    if st.session_state.get(S_READY):
+        return
+    params = _link_params()
+    trial = flt.parse_params(params, trials=trials, default_trial=default_trial).filters.trial
+    countries: list[str] = []
+    statuses: list[str] = []
+    if trial in list_records():
+        _, table, _ = _load_listed(trial)
+        countries, statuses = flt.country_options(table), flt.status_options(table)
+    parsed = flt.parse_params(
+        params,
+        trials=trials,
+        countries=countries,
+        statuses=statuses,
+        default_trial=default_trial,
+    )
+    for key, value in flt.filters_to_widgets(parsed.filters).items():
+        st.session_state[key] = value
+    st.session_state[S_READY] = True
+    for warning in parsed.warnings:
+        st.warning(panels.escape_markdown(warning))  # it quotes the link: untrusted text
+
+
+def _load_listed(nct_id: str) -> tuple[Trial, pd.DataFrame, tuple[Diagnostic, ...]]:
+    """A record from the picker, with its table and what building the table had to say."""
+    path = Path(list_records()[nct_id])
+    return trial_and_table(str(path), path.stat().st_mtime)
+
+
+def _clear_filters() -> None:
+    """Forget filters and the selected site: they belong to the trial shown before."""
+    st.session_state[K_COUNTRY] = []
+    st.session_state[K_STATUS] = []
+    st.session_state[K_SITE] = None
+
+
+def _on_map_select() -> None:
+    """A click on a marker selects that site in the site picker."""
+    state = st.session_state.get(K_MAP)
+    try:
+        objects = state["selection"]["objects"].get(views.SITE_LAYER_ID, [])
+    except (KeyError, TypeError, AttributeError):
+        return
+    if objects:
+        st.session_state[K_SITE] = objects[0].get(Col.SITE_ID) or None
+
+
+def _keep_valid(key: str, options: list[str]) -> None:
+    """Drop values a multiselect no longer offers (e.g. after switching trials)."""
+    current = st.session_state.get(key) or []
+    kept = [v for v in current if v in options]
+    if kept != current:
+        st.session_state[key] = kept
+
+
+def _uploaded() -> tuple[Trial, pd.DataFrame] | None:
+    """The uploaded record with its table, or None (an unreadable upload says why, once)."""
+    upload = st.session_state.get(K_UPLOAD)
+    if upload is None:
+        st.session_state.pop(S_UPLOAD_ID, None)
+        return None
+    if upload.file_id != st.session_state.get(S_UPLOAD_ID):
+        st.session_state[S_UPLOAD_ID] = upload.file_id
+        _clear_filters()
+    if upload.size > MAX_UPLOAD_BYTES:
+        name = panels.escape_markdown(upload.name)
+        st.sidebar.error(f"{name}: larger than {MAX_UPLOAD_MB} MB, not a trial record.")
+        return None
+    try:
+        return uploaded_trial_and_table(upload.getvalue(), upload.name)
+    except RecordError as exc:
+        st.sidebar.error(panels.escape_markdown(exc.one_line()))
+    except Exception as exc:  # an upload is untrusted: any failure is one line, not a traceback
+        name = panels.escape_markdown(upload.name)
+        st.sidebar.error(f"{name}: not a readable trial record ({type(exc).__name__}).")
+    return None
+
+
+# ---------------------------------------------------------------------------- page parts
+
+
+def sidebar_filters(table: pd.DataFrame) -> flt.Filters:
+    """The filter widgets; returns what they say."""
+    countries = flt.country_options(table)
+    statuses = flt.status_options(table)
+    _keep_valid(K_COUNTRY, countries)
+    _keep_valid(K_STATUS, statuses)
+    st.sidebar.subheader("Filters")
+    st.sidebar.multiselect("Country", countries, key=K_COUNTRY, placeholder="All countries")
+    if statuses:
+        st.sidebar.multiselect("Site status", statuses, key=K_STATUS, placeholder="Any status")
+    else:
+        st.session_state[K_STATUS] = []
+        st.sidebar.caption("This record gives no site statuses.")
+    st.sidebar.subheader("Near a place")
+    st.sidebar.text_input(
+        "Place or coordinates",
+        key=K_NEAR,
+        max_chars=flt.MAX_NEAR_CHARS,
+        placeholder="Lyon, France  or  45.76, 4.84",
+        help="A city (optionally with its region or country), or latitude, longitude.",
+    )
+    st.sidebar.number_input(
+        "Radius",
+        key=K_RADIUS,
+        min_value=0.1,
+        max_value=flt.MAX_RADIUS_KM,
+        value=None,
+        step=10.0,
+        placeholder="Any distance",
+    )
+    st.sidebar.radio("Units", flt.UNITS, key=K_UNITS, horizontal=True)
+    st.sidebar.toggle(
+        "Online basemap",
+        key=K_BASEMAP,
+        value=False,
+        help="Draws Carto map tiles under the sites (needs the internet). "
+        "Off: country outlines only, fully offline.",
+    )
+    return flt.filters_from_widgets(st.session_state)
+
+
+def write_link(filters: flt.Filters) -> None:
+    """Keep the URL in step with the view (only when it changed, so no rerun loop starts)."""
+    params = flt.to_params(filters)
+    if not flt.same_params(_link_params(), params):
+        st.query_params.from_dict(params)
+
+
+def trial_header(trial: Trial, uploaded: bool) -> None:
+    """Title, link to the registry and key facts."""
+    st.title(panels.escape_markdown(trial.title or trial.nct_id))
+    link = panels.trial_link(trial)
+    source = " · uploaded record" if uploaded else ""
+    if link:
+        st.markdown(f"**{trial.nct_id}** · [View on ClinicalTrials.gov]({link}){source}")
+    else:
+        st.markdown(f"**{panels.escape_markdown(trial.nct_id)}**{source}")
+
+
+def site_details_panel(view: pd.DataFrame, trial: Trial, units: str | None) -> None:
+    """The selected site's details (pick in the list or click a marker)."""
+    ids = view[Col.SITE_ID].astype(str).tolist()
+    labels = dict(
+        zip(
+            ids,
+            (
+                f"{f} — {c}, {n}"
+                for f, c, n in zip(
+                    view[Col.FACILITY], view[Col.CITY], view[Col.COUNTRY], strict=True
+                )
+            ),
+            strict=True,
+        )
+    )
+    if st.session_state.get(K_SITE) not in labels:
+        st.session_state[K_SITE] = None
+    st.selectbox(
+        "Site",
+        ids,
+        key=K_SITE,
+        index=None,
+        format_func=lambda i: labels.get(i, i),
+        placeholder="Click a marker or pick a site",
+    )
+    chosen = st.session_state.get(K_SITE)
+    if not chosen:
+        st.caption("Click a marker on the map to see the site here.")
+        return
+    row = view.loc[view[Col.SITE_ID].astype(str) == chosen].iloc[0]
+    details = panels.site_details(row, panels.find_site(trial, chosen), units)
+    st.subheader(panels.escape_markdown(details.facility))
+    st.dataframe(panels.rows_table(details.rows), hide_index=True, width="stretch")
+    if details.contacts:
+        st.caption("Contacts")
+        st.dataframe(panels.contacts_table(details.contacts), hide_index=True, width="stretch")
+
+
+def text_list(items: tuple[str, ...] | list[str], empty: str = "None given.") -> None:
+    """A list of untrusted strings as a bulleted Markdown list, every item escaped."""
+    if not items:
+        st.caption(empty)
+        return
+    st.markdown("\n".join(f"- {panels.escape_markdown(i)}" for i in items))
+
+
+def trial_panels(trial: Trial, table: pd.DataFrame) -> None:
+    """The trial summary in tabs: overview, design and arms, eligibility, sponsors, countries."""
+    # Only the open tab's content runs (on_change="rerun"): the closed ones would cost a
+    # handful of tables and a chart on every filter change.
+    overview, design, eligibility, sponsors, per_country = st.tabs(
+        ["Overview", "Design & arms", "Eligibility", "Sponsor & identifiers", "Sites per country"],
+        key=K_PANEL,
+        on_change="rerun",
+    )
+    if overview.open:
+        with overview:
+            _overview_tab(trial)
+    if design.open:
+        with design:
+            _design_tab(trial)
+    if eligibility.open:
+        with eligibility:
+            _eligibility_tab(trial)
+    if sponsors.open:
+        with sponsors:
+            st.dataframe(panels.sponsors_table(trial), hide_index=True, width="stretch")
+            st.markdown("**Identifiers**")
+            st.dataframe(panels.identifiers_table(trial), hide_index=True, width="stretch")
+    if per_country.open:
+        with per_country:
+            counts = panels.sites_per_country(table)
+            st.vega_lite_chart(counts, panels.sites_per_country_spec(len(counts)), width="stretch")
+
+
+def _overview_tab(trial: Trial) -> None:
+    """Key facts, conditions and the brief summary."""
+    st.dataframe(panels.rows_table(panels.summary_rows(trial)), hide_index=True, width="stretch")
+    st.markdown("**Conditions**")
+    text_list(trial.conditions)
+    if trial.brief_summary:
+        st.markdown("**Brief summary**")
+        st.text(trial.brief_summary)
+
+
+def _design_tab(trial: Trial) -> None:
+    """Design facts, arms and interventions."""
+    st.dataframe(panels.rows_table(panels.design_rows(trial)), hide_index=True, width="stretch")
+    st.markdown("**Arms**")
+    st.dataframe(panels.arms_table(trial), hide_index=True, width="stretch")
+    st.markdown("**Interventions**")
+    st.dataframe(panels.interventions_table(trial), hide_index=True, width="stretch")
+
+
+def _eligibility_tab(trial: Trial) -> None:
+    """Ages, sex, healthy volunteers and the criteria lists."""
+    st.dataframe(
+        panels.rows_table(panels.eligibility_rows(trial)), hide_index=True, width="stretch"
+    )
+    st.markdown("**Inclusion criteria**")
+    text_list(trial.eligibility.inclusion)
+    st.markdown("**Exclusion criteria**")
+    text_list(trial.eligibility.exclusion)
+    if not trial.eligibility.inclusion and trial.eligibility.text:
+        st.text(trial.eligibility.text)
+
+
+def show_notice(notice: flt.Notice) -> None:
+    """An info or warning line from the view model (plain text, escaped for Markdown)."""
+    text = panels.escape_markdown(notice.text)
+    if notice.kind == flt.WARNING:
+        st.warning(text)
+    else:
+        st.info(text)
+
+
+def main() -> None:
+    """Draw the page."""
+    st.set_page_config(page_title="Trial sites", page_icon="🗺️", layout="wide")
+    views.speed_up_pydeck()
+    records = list_records()
+    trials = list(records)
+    default_trial = DEFAULT_TRIAL if DEFAULT_TRIAL in records else (trials[0] if trials else "")
+    _read_link_once(trials, default_trial)
+
+    st.sidebar.header("Trial")
+    if trials:
+        if st.session_state.get(K_TRIAL) not in records:
+            st.session_state[K_TRIAL] = default_trial
+        st.sidebar.selectbox("Record", trials, key=K_TRIAL, on_change=_clear_filters)
+    st.sidebar.file_uploader(
+        "Or upload a record (text or ClinicalTrials.gov JSON)",
+        type=["txt", "json"],
+        key=K_UPLOAD,
+        help=f"Up to {MAX_UPLOAD_MB} MB. Sites are geocoded offline.",
+    )
+    upload = _uploaded()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    if upload is not None:
+        trial, table = upload
+    elif trials:
+        trial, table, diagnostics = _load_listed(st.session_state.get(K_TRIAL) or default_trial)
+    else:
+        where = panels.escape_markdown(str(data_dir()))
+        st.error(f"No trial record in {where}. Add one, or upload a record.")
+        return
+
+    filters = sidebar_filters(table)
+    write_link(filters)
+
+    trial_header(trial, uploaded=upload is not None)
+    for diagnostic in diagnostics:
+        st.warning(panels.escape_markdown(diagnostic.message))
+
+    vm = flt.derive_view(table, filters, find_place)
+    for notice in vm.notices:
+        show_notice(notice)
+    deck = views.build_deck(
+        vm.points,
+        OUTLINES_URL if STATIC_OUTLINES.is_file() else outlines(),
+        origin=vm.origin,
+        radius_km=vm.radius_km,
+        basemap=bool(st.session_state.get(K_BASEMAP)),
+    )
+
+    a, b, c = st.columns(3)
+    a.metric("Sites shown", f"{vm.n_shown} of {vm.n_total}")
+    b.metric("Countries shown", vm.n_countries)
+    c.metric("Trial status", panels.humanize(trial.status) or panels.NOT_GIVEN)
+
+    map_col, detail_col = st.columns([2, 1])
+    with map_col:
+        st.pydeck_chart(
+            deck,
+            on_select=_on_map_select,
+            selection_mode="single-object",
+            key=K_MAP,
+            height=MAP_HEIGHT_PX,
+            alt=f"Map of {vm.n_shown} trial sites",
+        )
+        if vm.n_unplaced:
+            st.caption(f"{vm.n_unplaced} site(s) in view could not be placed on the map.")
+        if vm.color_key == Col.COUNTRY:
+            st.caption("Markers are coloured by country (the record gives no site statuses).")
+    with detail_col:
+        site_details_panel(vm.rows, trial, vm.units)
+
+    st.subheader("Nearest sites" if vm.origin else "Sites")
+    st.dataframe(
+        exports.site_table(vm.rows, vm.units), hide_index=True, width="stretch", key=K_TABLE
+    )
+    snapshot = vm.rows.copy()
+    # An uploaded record names itself: keep only safe characters in the download's file name.
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", trial.nct_id)[:40] or "trial"
+    left, right = st.columns(2)
+    left.download_button(
+        "Download CSV",
+        data=functools.partial(exports.to_csv_bytes, snapshot, vm.units),
+        file_name=f"{stem}-sites.csv",
+        mime="text/csv",
+        key="download_csv",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Download GeoJSON",
+        data=functools.partial(exports.to_geojson_bytes, snapshot, vm.units),
+        file_name=f"{stem}-sites.geojson",
+        mime="application/geo+json",
+        key="download_geojson",
+        on_click="ignore",
+    )
+
+    st.divider()
+    trial_panels(trial, table)

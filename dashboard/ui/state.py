@@ -1,0 +1,404 @@
+"""What the page shows, as a pure function of state: filters <-> URL and widgets, `derive_view`.
+
+`Filters` is the view state. `parse_params`/`to_params` map it to and from a link, and
+`WIDGET_KEYS` names the widget holding each field, so the page reads and writes the widgets
+from one table. `derive_view(table, filters, find_place)` computes everything the page draws
+(rows, distances, the search message, map points and metrics) as a `ViewModel`, testable
+without Streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dashboard.geo import DEFAULT_UNITS, UNITS, frame_distances_km, rounded_in, to_km
+from dashboard.sites.table import Col
+from dashboard.ui import map as site_map
+
+PARAM_TRIAL = "trial"
+PARAM_COUNTRY = "country"
+PARAM_STATUS = "status"
+PARAM_NEAR = "near"
+PARAM_RADIUS = "radius"
+PARAM_UNITS = "units"
+
+# Half the Earth's circumference: every point on the globe is closer than this.
+MAX_RADIUS_KM = 20_037.5
+# A "near" text longer than this is not a place name; refuse it instead of geocoding it.
+MAX_NEAR_CHARS = 200
+
+SORT_ORDER = "_record_order"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user asked to see: one trial, some countries and statuses, a place and a radius."""
+
+    trial: str = ""
+    countries: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    near: str = ""
+    radius: float | None = None  # in `units`; None means no limit
+    units: str = DEFAULT_UNITS
+
+    @property
+    def radius_km(self) -> float | None:
+        """The radius in kilometres (None when there is no limit)."""
+        if self.radius is None:
+            return None
+        return to_km(self.radius, self.units)
+
+
+@dataclass(frozen=True)
+class ParsedParams:
+    """Filters read from a URL, and one warning line per value that had to be ignored."""
+
+    filters: Filters
+    warnings: tuple[str, ...] = field(default=())
+
+
+def parse_radius(text: str | float | None) -> float | None:
+    """A radius from a URL or a box: a positive finite number, None when blank.
+
+    Raises ValueError with a readable message for anything else.
+    """
+    if text is None:
+        return None
+    if isinstance(text, str):
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"radius {text!r} is not a number") from None
+    else:
+        value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"radius {text!r} must be a positive number")
+    return value
+
+
+def format_radius(value: float) -> str:
+    """A radius as a short URL value: `50` rather than `50.0`."""
+    return f"{value:g}" if value == round(value, 6) else repr(value)
+
+
+def _values(params: Mapping[str, str | Sequence[str]], key: str) -> list[str]:
+    """Every value of a parameter, whether the mapping holds one string or a list."""
+    raw = params.get(key)
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [raw]
+    return [str(v) for v in raw]
+
+
+def _last(params: Mapping[str, str | Sequence[str]], key: str) -> str:
+    """The last value of a parameter ("" when absent), as browsers resolve repeats."""
+    values = _values(params, key)
+    return values[-1].strip() if values else ""
+
+
+def parse_params(
+    params: Mapping[str, str | Sequence[str]],
+    *,
+    trials: Sequence[str],
+    countries: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    default_trial: str = "",
+) -> ParsedParams:
+    """Read a link's query parameters into Filters, ignoring (with a warning) what cannot apply.
+
+    `countries` and `statuses` are the values the chosen trial offers; `trials` the NCT IDs
+    the picker knows. Matching is exact first, then case-insensitive, so a hand-typed
+    `country=france` still works.
+    """
+    warnings: list[str] = []
+
+    trial = _last(params, PARAM_TRIAL).upper()
+    if trial and trial not in trials:
+        warnings.append(f"Trial {trial} is not available here; showing {default_trial} instead.")
+        trial = ""
+    trial = trial or default_trial
+
+    def pick(key: str, allowed: Sequence[str], label: str) -> tuple[str, ...]:
+        by_fold = {a.casefold(): a for a in allowed}
+        chosen: list[str] = []
+        for value in _values(params, key):
+            value = value.strip()
+            if not value:
+                continue
+            match = value if value in allowed else by_fold.get(value.casefold())
+            if match is None:
+                warnings.append(f"Unknown {label} {value!r} in the link was ignored.")
+            elif match not in chosen:
+                chosen.append(match)
+        return tuple(chosen)
+
+    chosen_countries = pick(PARAM_COUNTRY, countries, "country")
+    chosen_statuses = pick(PARAM_STATUS, statuses, "status")
+
+    near = _last(params, PARAM_NEAR)
+    if len(near) > MAX_NEAR_CHARS:
+        warnings.append("The place in the link is too long and was ignored.")
+        near = ""
+
+    units = _last(params, PARAM_UNITS).lower() or DEFAULT_UNITS
+    if units not in UNITS:
+        warnings.append(f"Unknown units {units!r} in the link; using {DEFAULT_UNITS}.")
+        units = DEFAULT_UNITS
+
+    radius: float | None
+    try:
+        radius = parse_radius(_last(params, PARAM_RADIUS))
+    except ValueError as exc:
+        warnings.append(f"The link's {exc} and was ignored.")
+        radius = None
+    if radius is not None and to_km(radius, units) > MAX_RADIUS_KM:
+        # Larger than the globe: every site is inside, so it is the same as no limit.
+        radius = None
+
+    filters = Filters(
+        trial=trial,
+        countries=chosen_countries,
+        statuses=chosen_statuses,
+        near=near,
+        radius=radius,
+        units=units,
+    )
+    return ParsedParams(filters, tuple(warnings))
+
+
+def to_params(filters: Filters) -> dict[str, str | list[str]]:
+    """The query parameters that reproduce `filters` (empty values left out)."""
+    params: dict[str, str | list[str]] = {}
+    if filters.trial:
+        params[PARAM_TRIAL] = filters.trial
+    if filters.countries:
+        params[PARAM_COUNTRY] = list(filters.countries)
+    if filters.statuses:
+        params[PARAM_STATUS] = list(filters.statuses)
+    if filters.near:
+        params[PARAM_NEAR] = filters.near
+    if filters.radius is not None:
+        params[PARAM_RADIUS] = format_radius(filters.radius)
+    # Units are spelled out whenever a distance is in play, so a shared link never
+    # depends on a default; otherwise only a non-default choice is kept.
+    if filters.near or filters.radius is not None or filters.units != DEFAULT_UNITS:
+        params[PARAM_UNITS] = filters.units
+    return params
+
+
+def same_params(a: Mapping[str, str | Sequence[str]], b: Mapping[str, str | Sequence[str]]) -> bool:
+    """Whether two query-parameter mappings say the same thing (lists and single values alike)."""
+    keys = set(a) | set(b)
+    return all(_values(a, k) == _values(b, k) for k in keys)
+
+
+def country_options(table: pd.DataFrame) -> list[str]:
+    """The countries of a site table, as the record names them, in alphabetical order."""
+    if Col.COUNTRY not in table.columns:
+        return []
+    names = {str(c) for c in table[Col.COUNTRY].dropna() if str(c).strip()}
+    return sorted(names, key=str.casefold)
+
+
+def status_options(table: pd.DataFrame) -> list[str]:
+    """The non-empty site statuses of a table, in alphabetical order."""
+    if Col.STATUS not in table.columns:
+        return []
+    names = {str(s) for s in table[Col.STATUS].fillna("") if str(s).strip()}
+    return sorted(names)
+
+
+def filter_sites(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """The rows of a site table that match the country and status filters (a new frame)."""
+    mask = pd.Series(True, index=table.index)
+    if filters.countries:
+        mask &= table[Col.COUNTRY].isin(filters.countries)
+    if filters.statuses:
+        mask &= table[Col.STATUS].fillna("").isin(filters.statuses)
+    return table.loc[mask].copy()
+
+
+def add_distances(
+    table: pd.DataFrame, latitude: float, longitude: float, units: str = DEFAULT_UNITS
+) -> pd.DataFrame:
+    """A copy of `table` with `distance_km` and `distance (<units>)`, nearest first.
+
+    Ties keep record order (a stable sort), so two sites in one city always list the same
+    way; rows without coordinates get no distance and go last.
+    """
+    out = table.copy()
+    out[SORT_ORDER] = range(len(out))
+    out[Col.DISTANCE_KM] = frame_distances_km(out, latitude, longitude, Col.LATITUDE, Col.LONGITUDE)
+    out[distance_column(units)] = out[Col.DISTANCE_KM].map(lambda d: rounded_in(d, units))
+    out = out.sort_values([Col.DISTANCE_KM, SORT_ORDER], kind="stable", na_position="last")
+    return out.drop(columns=[SORT_ORDER])
+
+
+def within_radius(table: pd.DataFrame, radius_km: float | None) -> pd.DataFrame:
+    """The rows of a table with distances that lie within `radius_km` (all when None)."""
+    if radius_km is None:
+        return table
+    return table.loc[table[Col.DISTANCE_KM] <= radius_km].copy()
+
+
+def distance_column(units: str) -> str:
+    """The name of the distance column shown to people, e.g. `distance (km)`."""
+    return f"distance ({units})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Widgets: which session-state key holds each field of Filters (the page reads and writes these)
+
+WIDGET_KEYS: dict[str, str] = {
+    "trial": "trial",
+    "countries": "country",
+    "statuses": "status",
+    "near": "near",
+    "radius": "radius",
+    "units": "units",
+}
+
+
+def filters_to_widgets(filters: Filters) -> dict[str, Any]:
+    """The widget values that show `filters` (lists for multiselects)."""
+    return {
+        WIDGET_KEYS["trial"]: filters.trial,
+        WIDGET_KEYS["countries"]: list(filters.countries),
+        WIDGET_KEYS["statuses"]: list(filters.statuses),
+        WIDGET_KEYS["near"]: filters.near,
+        WIDGET_KEYS["radius"]: filters.radius,
+        WIDGET_KEYS["units"]: filters.units,
+    }
+
+
+def filters_from_widgets(state: Mapping[str, Any]) -> Filters:
+    """The Filters the widgets say (missing or empty widgets mean no filter)."""
+    return Filters(
+        trial=state.get(WIDGET_KEYS["trial"]) or "",
+        countries=tuple(state.get(WIDGET_KEYS["countries"]) or ()),
+        statuses=tuple(state.get(WIDGET_KEYS["statuses"]) or ()),
+        near=(state.get(WIDGET_KEYS["near"]) or "").strip(),
+        radius=state.get(WIDGET_KEYS["radius"]),
+        units=state.get(WIDGET_KEYS["units"]) or DEFAULT_UNITS,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The view model
+
+# (name shown, lat, lon) for a typed place, or None when it is not known.
+PlaceLookup = Callable[[str], "tuple[str, float, float] | None"]
+INFO = "info"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One line the page shows above the map (`kind` is INFO or WARNING; text is plain)."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ViewModel:
+    """Everything the page draws for one state, computed without Streamlit.
+
+    `rows` are the site-table rows in view (nearest first, with distances, when a place is
+    searched); `points` the map markers; `origin`/`radius_km` the search circle; `units` is set
+    only when distances are shown.
+    """
+
+    rows: pd.DataFrame
+    points: list[dict[str, Any]]
+    color_key: str
+    origin: tuple[float, float] | None = None
+    place_name: str = ""
+    radius_km: float | None = None
+    units: str | None = None
+    notices: tuple[Notice, ...] = ()
+    n_total: int = 0
+
+    @property
+    def n_shown(self) -> int:
+        """How many sites are in view."""
+        return len(self.rows)
+
+    @property
+    def n_countries(self) -> int:
+        """How many countries the sites in view are in."""
+        return int(self.rows[Col.COUNTRY].nunique()) if len(self.rows) else 0
+
+    @property
+    def n_unplaced(self) -> int:
+        """Sites in view that could not be put on the map."""
+        return len(self.rows) - len(self.points)
+
+
+def _search_message(n: int, filters: Filters, name: str) -> str:
+    limit = ""
+    if filters.radius is not None:
+        limit = f" within {format_radius(filters.radius)} {filters.units}"
+    return f"{n} site(s){limit} of {name}, nearest first."
+
+
+def derive_view(table: pd.DataFrame, filters: Filters, find_place: PlaceLookup) -> ViewModel:
+    """What to show for `filters`: filtered rows, distances from the searched place, map points.
+
+    Values the table does not offer (a country or status from an old link) are ignored; a
+    place that cannot be found gives a warning and no distances.
+    """
+    countries = country_options(table)
+    statuses = status_options(table)
+    kept = Filters(
+        trial=filters.trial,
+        countries=tuple(c for c in filters.countries if c in countries),
+        statuses=tuple(s for s in filters.statuses if s in statuses),
+        near=filters.near,
+        radius=filters.radius,
+        units=filters.units if filters.units in UNITS else DEFAULT_UNITS,
+    )
+    rows = filter_sites(table, kept)
+    notices: list[Notice] = []
+    origin: tuple[float, float] | None = None
+    units: str | None = None
+    name = ""
+    if kept.near:
+        place = find_place(kept.near)
+        if place is None:
+            notices.append(
+                Notice(
+                    WARNING,
+                    f"Could not find the place “{kept.near}”. Try a city name with its country "
+                    "(e.g. Lyon, France) or coordinates (e.g. 45.76, 4.84).",
+                )
+            )
+        else:
+            name, lat, lon = place
+            origin, units = (lat, lon), kept.units
+            rows = within_radius(add_distances(rows, lat, lon, kept.units), kept.radius_km)
+            notices.append(Notice(INFO, _search_message(len(rows), kept, name)))
+    key = site_map.color_key(table)
+    categories = statuses if key == Col.STATUS else countries
+    colors = site_map.category_colors(categories, key)
+    points = site_map.site_points(rows, colors, key, units)
+    return ViewModel(
+        rows=rows,
+        points=points,
+        color_key=key,
+        origin=origin,
+        place_name=name,
+        radius_km=kept.radius_km if origin else None,
+        units=units,
+        notices=tuple(notices),
+        n_total=len(table),
+    )
