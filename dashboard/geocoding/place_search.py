@@ -1,4 +1,8 @@
-"""The app's "near" box: a place name or "lat, lon" -> one point (or None when not found)."""
+"""The app's "near" box: a place name or "lat, lon" -> one point (or None when not found).
+
+`parse_place_query` reads what was typed (pure, total: any string either parses or raises
+`PlaceQueryError` whose message says what is wrong); `resolve_place` looks the place up.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,48 @@ from dashboard.places.index import Candidate, Gazetteer
 from dashboard.places.normalize import fold
 
 MIN_COUNTRY_WORD = 4  # "Korea" may stand for a country; "Ma" may not
-LATLON = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$")
+LATLON = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*[,;\s]\s*([-+]?\d+(?:\.\d+)?)\s*$")
+# A place name has no markup: "<img src=x>" is not a town (it used to find "Uno").
+MARKUP = re.compile(r"[<>{}\[\]\\|`^~=]")
+# Fewer letters than this cannot name a place to search from ("a" used to find Åfjord).
+MIN_QUERY_LETTERS = 2
+# Alternate names this short are mostly codes (IATA "THE" is Teresina): not used for the box.
+MIN_ALTERNATE_CHARS = 4
+EXAMPLES = "e.g. Lyon, France or 45.76, 4.84"
+
+
+class PlaceQueryError(ValueError):
+    """What was typed in the "near" box cannot name a place; the message says why."""
+
+
+@dataclass(frozen=True)
+class PlaceQuery:
+    """A "near" entry, read: either a point or the comma-separated parts of a place name."""
+
+    text: str
+    parts: tuple[str, ...] = ()
+    point: tuple[float, float] | None = None
+
+
+def parse_place_query(query: str) -> PlaceQuery | None:
+    """Read a "near" entry (None when blank); PlaceQueryError says what is wrong with it."""
+    text = " ".join((query or "").split())
+    if not text:
+        return None
+    m = LATLON.match(text)
+    if m:
+        lat, lon = float(m.group(1)), float(m.group(2))
+        if not -90 <= lat <= 90:
+            raise PlaceQueryError(f"latitude must be between -90 and 90 (found {m.group(1)})")
+        if not -180 <= lon <= 180:
+            raise PlaceQueryError(f"longitude must be between -180 and 180 (found {m.group(2)})")
+        return PlaceQuery(text, point=(lat, lon))
+    if MARKUP.search(text):
+        raise PlaceQueryError(f"a place name has no characters such as < > {{ }} = ({EXAMPLES})")
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    if not parts or sum(ch.isalpha() for ch in parts[0]) < MIN_QUERY_LETTERS:
+        raise PlaceQueryError(f"type a place name or coordinates ({EXAMPLES})")
+    return PlaceQuery(text, parts)
 
 
 @dataclass(frozen=True)
@@ -28,20 +73,20 @@ class PlaceMatch:
 
 
 def resolve_place(query: str, gazetteer: Gazetteer) -> PlaceMatch | None:
-    """A "near" box entry -> a point: "lat, lon", "City, Country", "City, State, Country"..."""
-    text = (query or "").strip()
-    if not text:
+    """A "near" box entry -> a point: "lat, lon", "City, Country", "City, State, Country"...
+
+    None when no place of that name is known; PlaceQueryError when the entry cannot be one.
+    """
+    parsed = parse_place_query(query)
+    if parsed is None:
         return None
-    m = LATLON.match(text)
-    if m:
-        lat, lon = float(m.group(1)), float(m.group(2))
-        if -90 <= lat <= 90 and -180 <= lon <= 180:
-            return PlaceMatch(f"{lat:.4f}, {lon:.4f}", lat, lon, "point")
-        return None
-    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if parsed.point is not None:
+        lat, lon = parsed.point
+        return PlaceMatch(f"{lat:.4f}, {lon:.4f}", lat, lon, "point")
+    text, parts = parsed.text, list(parsed.parts)
     matcher = GazetteerMatcher(gazetteer)
     if len(parts) == 1:
-        return _resolve_anywhere(matcher, text, "")
+        return _resolve_anywhere(matcher, parts[0], "")
     city, last = parts[0], parts[-1]
     codes = [country_code(last)]
     if len(last) == 2 and gazetteer.has_country(last):
@@ -82,6 +127,8 @@ def _resolve_anywhere(
     for v in city_variants(city):
         for c in g.candidates(v.name):
             if countries is not None and c.place.country_code not in countries:
+                continue
+            if c.alternate and len(v.name) < MIN_ALTERNATE_CHARS:
                 continue
             regions = g.match_regions(state, c.place.country_code) if state else set()
             if state and not regions:

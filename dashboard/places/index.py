@@ -20,7 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from dashboard.geo import distances_km
-from dashboard.places.index_build import INDEX_VERSION, build_index, source_versions
+from dashboard.places.index_build import (
+    INDEX_VERSION,
+    build_arrays,
+    source_versions,
+    write_index,
+)
 from dashboard.places.normalize import fold, name_key, names_match, region_core, region_forms
 
 CACHE_ENV = "TRIAL_SITES_CACHE"
@@ -65,10 +70,14 @@ def index_path(directory: Path | None = None) -> Path:
 class Gazetteer:
     """Read-only place index: name lookups, regions, counties, country centroids."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], path: Path | None = None) -> None:
+    def __init__(
+        self, arrays: dict[str, np.ndarray], path: Path | None = None, notes: tuple[str, ...] = ()
+    ) -> None:
         for a in arrays.values():
             a.setflags(write=False)
         self.path = path
+        # What loading had to work around (a rebuilt or unsaved index), for the app to say.
+        self.notes = notes
         self._a = arrays
         self.lat = arrays["lat"]
         self.lon = arrays["lon"]
@@ -241,44 +250,102 @@ REQUIRED_ARRAYS = frozenset(
     | {"key_id", "key_kind", "country_start", "country_end", "country_centre", "region_centre"}
     | {"county_centre", "meta", "county_meta"}
 )
+PER_PLACE_ARRAYS = ("lat", "lon", "pop", "cc", "region", "county")
+PER_KEY_ARRAYS = ("key", "key_id", "key_kind")
+PER_COUNTRY_ARRAYS = ("country_start", "country_end", "country_centre")
+TEMP_SUBDIR = "trial-sites"
 _LOCK = threading.Lock()
 _LOADED: dict[Path, Gazetteer] = {}
 
 
+class IndexFileError(ValueError):
+    """A place index file that cannot be used as it is (it is rebuilt, never trusted)."""
+
+
 def _read_index(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    missing = REQUIRED_ARRAYS - arrays.keys()
-    if missing:
-        raise KeyError(f"index lacks {sorted(missing)}")
+    """The arrays of an index file, checked for shape and version (IndexFileError if not)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as exc:  # truncated, empty, not a zip, bad member: all mean "rebuild"
+        raise IndexFileError(f"unreadable ({type(exc).__name__})") from exc
+    validate_arrays(arrays)
     return arrays
 
 
-def _build_somewhere(path: Path) -> Path:
-    """Build at `path`, or in the temp dir when the cache dir is not writable (read-only home)."""
+def validate_arrays(arrays: dict[str, np.ndarray]) -> None:
+    """IndexFileError unless the arrays form a whole index of this version."""
+    missing = REQUIRED_ARRAYS - arrays.keys()
+    if missing:
+        raise IndexFileError(f"lacks {sorted(missing)}")
+    n = len(arrays["lat"])
+    if n == 0 or any(len(arrays[k]) != n for k in PER_PLACE_ARRAYS):
+        raise IndexFileError("place arrays are empty or of different lengths")
+    if len(arrays["name_offsets"]) != n + 1 or int(arrays["name_offsets"][-1]) != len(
+        arrays["name_blob"]
+    ):
+        raise IndexFileError("place names do not match the places")
+    n_keys = len(arrays["key"])
+    if n_keys < n or any(len(arrays[k]) != n_keys for k in PER_KEY_ARRAYS):
+        raise IndexFileError("name keys are missing or of different lengths")
+    if n_keys and (int(arrays["key_id"].max()) >= n or int(arrays["key_id"].min()) < 0):
+        raise IndexFileError("name keys point outside the places")
     try:
-        return build_index(path)
-    except PermissionError:
-        fallback = Path(tempfile.gettempdir()) / "trial-sites" / path.name
-        if fallback.exists():
-            return fallback
-        return build_index(fallback)
+        meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+        json.loads(arrays["county_meta"].tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexFileError("its metadata is not readable") from exc
+    if not isinstance(meta, dict) or meta.get("version") != INDEX_VERSION:
+        raise IndexFileError("of another index version")
+    countries = meta.get("countries") or []
+    if any(len(arrays[k]) != len(countries) for k in PER_COUNTRY_ARRAYS):
+        raise IndexFileError("country tables do not match the country list")
+
+
+def temp_index_path(path: Path) -> Path:
+    """Where the index goes when the cache directory cannot be written."""
+    return Path(tempfile.gettempdir()) / TEMP_SUBDIR / path.name
+
+
+def _load_or_build(path: Path) -> Gazetteer:
+    """The index at `path` if whole; else a whole copy in the temp dir; else built anew.
+
+    A built index is written to `path`, else to the temp dir, else kept in memory; each
+    fallback adds one note (shown by the app) instead of failing.
+    """
+    notes: list[str] = []
+    if path.is_file():
+        try:
+            return Gazetteer(_read_index(path), path)
+        except (IndexFileError, OSError) as exc:
+            notes.append(f"the place index in {path.parent} was {exc}; rebuilt it")
+    else:
+        spare = temp_index_path(path)
+        try:
+            if spare.is_file():
+                return Gazetteer(_read_index(spare), spare)
+        except (IndexFileError, OSError):
+            pass  # rebuilt below
+    arrays = build_arrays()
+    for target in (path, temp_index_path(path)):
+        try:
+            write_index(target, arrays)
+            return Gazetteer(arrays, target, tuple(notes))
+        except OSError as exc:
+            notes.append(f"cannot save the place index in {target.parent} ({exc.strerror or exc})")
+    notes.append("the place index is kept in memory for this process")
+    return Gazetteer(arrays, None, tuple(notes))
 
 
 def load_gazetteer(path: Path | None = None) -> Gazetteer:
-    """The index (building and caching it on first use); one shared read-only instance per file."""
+    """The index (building and caching it on first use); one shared read-only instance per file.
+
+    Never fails on a damaged or unwritable cache: see `_load_or_build`.
+    """
     path = path or index_path()
     with _LOCK:
         g = _LOADED.get(path)
-        if g is not None:
-            return g
-        where = path if path.exists() else _build_somewhere(path)
-        try:
-            arrays = _read_index(where)
-        except (OSError, ValueError, KeyError):
-            # A damaged cache file is rebuilt rather than trusted.
-            where = _build_somewhere(path)
-            arrays = _read_index(where)
-        g = Gazetteer(arrays, where)
-        _LOADED[path] = g
+        if g is None:
+            g = _load_or_build(path)
+            _LOADED[path] = g
         return g

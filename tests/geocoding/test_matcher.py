@@ -266,8 +266,7 @@ def test_resolve_place(g, query, lat, lon, cc):
     "query",
     [
         "",  # nothing typed
-        "95, 10",  # latitude out of range
-        "10, 190",  # longitude out of range
+        "   \t ",  # only blanks
         "Xyzzyville",  # no such place
         "Xyzzyville, France",  # country known, city not: no guessing a centroid for "near"
         "Paris, Atlantis",  # an unknown hint is not silently dropped

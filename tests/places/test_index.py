@@ -83,23 +83,115 @@ def test_load_is_shared_between_threads(g):
     assert all(x is g for x in got)
 
 
-def test_damaged_cache_file_is_rebuilt(tmp_path, monkeypatch):
-    """A truncated index must be rebuilt, not trusted (uses a stub builder: no 20 s rebuild)."""
-    path = tmp_path / "idx.npz"
-    path.write_bytes(b"not a zip")
+@pytest.fixture
+def stand_in_builder(monkeypatch):
+    """Replace the ~15 s build by a copy of the real index's arrays, and count the builds."""
     real = load_gazetteer()
+    built: list[int] = []
 
-    built = []
+    def build_arrays():
+        built.append(1)
+        return {k: np.array(v) for k, v in real._a.items()}
 
-    def fake_build(p):
-        np.savez(p, **dict(real._a))
-        built.append(p)
-        return p
+    monkeypatch.setattr(gz, "build_arrays", build_arrays)
+    return real, built
 
-    monkeypatch.setattr(gz, "build_index", fake_build)
+
+def _truncated(path, real):
+    """A real index file cut to its first 10 MB (an interrupted copy or a full disk)."""
+    whole = path.with_name("whole.npz")
+    np.savez(whole, **real._a)
+    path.write_bytes(whole.read_bytes()[: 10 * 1024 * 1024])
+
+
+def _empty_arrays(path, real):
+    """A readable zip whose place arrays are empty (a build that stopped half way)."""
+    arrays = dict(real._a)
+    for k in ("lat", "lon", "pop", "cc", "region", "county"):
+        arrays[k] = arrays[k][:0]
+    np.savez(path, **arrays)
+
+
+def _mismatched(path, real):
+    """Arrays of different lengths: names that would point past the places."""
+    arrays = dict(real._a)
+    arrays["lat"] = arrays["lat"][:-5]
+    np.savez(path, **arrays)
+
+
+def _old_version(path, real):
+    """An index of another version (its metadata says so)."""
+    import json
+
+    arrays = dict(real._a)
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    meta["version"] = -1
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda p, real: p.write_bytes(b""), id="zero-bytes"),
+        pytest.param(lambda p, real: p.write_bytes(b"not a zip"), id="not-a-zip"),
+        pytest.param(_truncated, id="truncated-to-10MB"),
+        pytest.param(_empty_arrays, id="empty-arrays"),
+        pytest.param(_mismatched, id="mismatched-arrays"),
+        pytest.param(_old_version, id="other-version"),
+    ],
+)
+def test_damaged_index_is_rebuilt_and_said(tmp_path, stand_in_builder, damage):
+    """Any failure to read or validate the index means "rebuild", never a traceback."""
+    real, built = stand_in_builder
+    path = tmp_path / "idx.npz"
+    damage(path, real)
     again = load_gazetteer(path)
-    assert built == [path]
+    assert built == [1]
     assert len(again) == len(real)
+    assert again.candidates("lyon", "FR")  # a working index, not just a loaded one
+    assert any("rebuilt" in n for n in again.notes)
+    # The healed file is whole: the next process loads it without building.
+    gz._LOADED.pop(path)
+    assert len(load_gazetteer(path)) == len(real) and built == [1]
+
+
+def test_read_only_cache_dir_falls_back_to_temp_dir(tmp_path, monkeypatch, stand_in_builder):
+    """A read-only home (EROFS, not only EACCES) must not stop the app: temp dir, one note."""
+    import errno
+
+    real, built = stand_in_builder
+    target = tmp_path / "ro" / "idx.npz"
+    real_write = gz.write_index
+
+    def write_index(path, arrays):
+        if "ro" in path.parts:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_write(path, arrays)
+
+    monkeypatch.setattr(gz, "write_index", write_index)
+    monkeypatch.setattr(gz.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    g2 = load_gazetteer(target)
+    assert len(g2) == len(real) and built == [1]
+    assert g2.path == tmp_path / "tmp" / "trial-sites" / "idx.npz"
+    assert g2.notes == (f"cannot save the place index in {target.parent} (Read-only file system)",)
+    # Another process finds the temp copy instead of building again.
+    gz._LOADED.pop(target)
+    assert load_gazetteer(target).path == g2.path and built == [1]
+
+
+def test_nowhere_writable_keeps_the_index_in_memory(tmp_path, monkeypatch, stand_in_builder):
+    """No writable cache and no writable temp dir: the index still works, from memory."""
+    real, built = stand_in_builder
+
+    def write_index(path, arrays):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(gz, "write_index", write_index)
+    monkeypatch.setattr(gz.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    g2 = load_gazetteer(tmp_path / "idx.npz")
+    assert g2.path is None and len(g2) == len(real)
+    assert g2.notes[-1] == "the place index is kept in memory for this process"
 
 
 @pytest.mark.parametrize(
@@ -146,23 +238,3 @@ def test_county_centroid_for_japanese_gun(g):
     (k,) = g.match_counties("Sunto-gun", "JP")
     p = g.county_centroid(k)
     assert distance_km(p.latitude, p.longitude, 35.14, 138.90) < 25
-
-
-def test_unwritable_cache_dir_falls_back_to_temp_dir(tmp_path, monkeypatch):
-    """A read-only home (some hosting) must not stop the app: the index goes to the temp dir."""
-    real = load_gazetteer()
-    target = tmp_path / "ro" / "idx.npz"
-    built = []
-
-    def fake_build(p):
-        if "ro" in p.parts:
-            raise PermissionError(13, "read-only", str(p))
-        p.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(p, **dict(real._a))
-        built.append(p)
-        return p
-
-    monkeypatch.setattr(gz, "build_index", fake_build)
-    monkeypatch.setattr(gz.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
-    g2 = load_gazetteer(target)
-    assert len(g2) == len(real) and built and built[0].parent == tmp_path / "tmp" / "trial-sites"
