@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -27,6 +28,7 @@ from dashboard.sites.table import Col
 from dashboard.ui import exports, panels
 from dashboard.ui import map as views
 from dashboard.ui import state as flt
+from dashboard.ui.uploads import SharedResults, TooManyUploads, check_session_quota, content_digest
 
 ROOT = Path(__file__).resolve().parents[2]  # dashboard/ui/page.py -> the project root
 DATA_ENV = "TRIAL_SITES_DATA"
@@ -63,7 +65,11 @@ K_TABLE = "site_table"
 K_PANEL = "panel"
 S_READY = "_view_from_link"  # set once the link's parameters have been read into the widgets
 S_UPLOAD_ID = "_upload_id"
+S_UPLOAD_DIGEST = "_upload_digest"
+S_UPLOADS_SEEN = "_uploads_geocoded"
 
+
+LOG = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------- data (cached)
 
@@ -103,9 +109,12 @@ def list_records() -> dict[str, str]:
 
 
 @st.cache_data(show_spinner=False)
-def trial_and_table(path: str, mtime: float) -> tuple[Trial, pd.DataFrame, tuple[Diagnostic, ...]]:
+def trial_and_table(
+    path: str, stamp: tuple[float, ...]
+) -> tuple[Trial, pd.DataFrame, tuple[Diagnostic, ...]]:
     """A record from data/, its geocoded site table (read from data/, built if missing), and
-    what building it had to say."""
+    what building it had to say. `stamp` holds the modification times of the record, its table
+    and overrides.csv, so a rebuilt table or an edited correction reaches new runs at once."""
     from dashboard.ingest import load_trial
     from dashboard.sites.build import ensure_table
 
@@ -114,14 +123,12 @@ def trial_and_table(path: str, mtime: float) -> tuple[Trial, pd.DataFrame, tuple
     return trial, built.table, built.diagnostics
 
 
-@st.cache_data(show_spinner=False, max_entries=UPLOAD_CACHE_ENTRIES)
-def uploaded_trial_and_table(data: bytes, name: str) -> tuple[Trial, pd.DataFrame]:
-    """An uploaded record, parsed and geocoded offline (raises RecordError when unreadable)."""
-    from dashboard.geocoding.sources import offline_geocoder
+@st.cache_resource(show_spinner=False, max_entries=UPLOAD_CACHE_ENTRIES)
+def parsed_upload(digest: str, name: str, _data: bytes) -> Trial:
+    """An uploaded record, parsed once per content and shared (RecordError when unreadable)."""
     from dashboard.ingest import read_record
-    from dashboard.sites.build import OVERRIDES_FILE, build_table, load_overrides
 
-    trial = read_record(data, name)
+    trial = read_record(_data, name)
     if len(trial.sites) > MAX_UPLOAD_SITES:
         raise RecordError(
             name,
@@ -129,6 +136,20 @@ def uploaded_trial_and_table(data: bytes, name: str) -> tuple[Trial, pd.DataFram
             f"expected at most {MAX_UPLOAD_SITES:,} sites in an uploaded record, found "
             f"{len(trial.sites):,}; build its table with `python -m dashboard build` instead",
         )
+    return trial
+
+
+@st.cache_resource(show_spinner=False)
+def upload_tables() -> SharedResults[pd.DataFrame]:
+    """The server's geocoded uploads (by content hash) and its upload geocoding slots."""
+    return SharedResults()
+
+
+def geocode_upload(trial: Trial) -> pd.DataFrame:
+    """An uploaded trial's site table, geocoded offline (the slow part of an upload)."""
+    from dashboard.geocoding.sources import offline_geocoder
+    from dashboard.sites.build import OVERRIDES_FILE, build_table, load_overrides
+
     try:
         overrides = load_overrides(data_dir() / OVERRIDES_FILE)
     except (ValueError, OSError):
@@ -136,7 +157,7 @@ def uploaded_trial_and_table(data: bytes, name: str) -> tuple[Trial, pd.DataFram
     built = build_table(
         trial, existing=None, geocoder=offline_geocoder(gazetteer()), overrides=overrides
     )
-    return trial, built.table
+    return built.table
 
 
 @st.cache_resource(show_spinner="Loading the place index…")
@@ -149,13 +170,35 @@ def gazetteer() -> Any:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def find_place(query: str) -> tuple[str, float, float] | None:
-    """A place typed in the "near" box as (name, lat, lon), or None when it is not known."""
+    """A place typed in the "near" box as (name, lat, lon), or None when it is not known.
+
+    Raises ValueError (with a message for the page) when the entry cannot name a place.
+    """
     from dashboard.geocoding.place_search import resolve_place
 
     match = resolve_place(query, gazetteer())
     if match is None:
         return None
     return match.name, float(match.latitude), float(match.longitude)
+
+
+class PlaceSearchUnavailable(ValueError):
+    """The place search failed for a reason of the server's, not of what was typed."""
+
+
+def find_place_safely(query: str) -> tuple[str, float, float] | None:
+    """`find_place`, with any unexpected failure turned into a one-line message (and retried
+    on the next run, since a failed call is not cached)."""
+    try:
+        return find_place(query)
+    except ValueError:
+        raise
+    except Exception as exc:
+        LOG.exception("place search failed for %r", query[:80])
+        gazetteer.clear()  # a broken index is loaded (and healed) again on the next try
+        raise PlaceSearchUnavailable(
+            "the place index is unavailable right now, retrying on your next change"
+        ) from exc
 
 
 @st.cache_resource(show_spinner=False)
@@ -199,10 +242,25 @@ def _read_link_once(trials: list[str], default_trial: str) -> None:
         st.warning(panels.escape_markdown(warning))  # it quotes the link: untrusted text
 
 
+def _mtime(path: Path) -> float:
+    """A file's modification time, or 0 when it is not there."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def _load_listed(nct_id: str) -> tuple[Trial, pd.DataFrame, tuple[Diagnostic, ...]]:
     """A record from the picker, with its table and what building the table had to say."""
+    from dashboard.sites.build import OVERRIDES_FILE, TABLE_SUFFIX
+
     path = Path(list_records()[nct_id])
-    return trial_and_table(str(path), path.stat().st_mtime)
+    stamp = (
+        _mtime(path),
+        _mtime(data_dir() / f"{nct_id}{TABLE_SUFFIX}"),
+        _mtime(data_dir() / OVERRIDES_FILE),
+    )
+    return trial_and_table(str(path), stamp)
 
 
 def _clear_filters() -> None:
@@ -231,27 +289,64 @@ def _keep_valid(key: str, options: list[str]) -> None:
         st.session_state[key] = kept
 
 
+def _upload_digest(upload: Any) -> str:
+    """The upload's content hash, computed once per uploaded file."""
+    if st.session_state.get(S_UPLOAD_ID) != upload.file_id or not st.session_state.get(
+        S_UPLOAD_DIGEST
+    ):
+        st.session_state[S_UPLOAD_DIGEST] = content_digest(upload.getvalue())
+    return st.session_state[S_UPLOAD_DIGEST]
+
+
 def _uploaded() -> tuple[Trial, pd.DataFrame] | None:
     """The uploaded record with its table, or None (an unreadable upload says why, once)."""
     upload = st.session_state.get(K_UPLOAD)
     if upload is None:
         st.session_state.pop(S_UPLOAD_ID, None)
+        st.session_state.pop(S_UPLOAD_DIGEST, None)
         return None
+    name = panels.escape_markdown(panels.shorten(upload.name))
+    if upload.size > MAX_UPLOAD_BYTES:
+        st.sidebar.error(f"{name}: larger than {MAX_UPLOAD_MB} MB, not a trial record.")
+        return None
+    digest = _upload_digest(upload)
     if upload.file_id != st.session_state.get(S_UPLOAD_ID):
         st.session_state[S_UPLOAD_ID] = upload.file_id
         _clear_filters()
-    if upload.size > MAX_UPLOAD_BYTES:
-        name = panels.escape_markdown(upload.name)
-        st.sidebar.error(f"{name}: larger than {MAX_UPLOAD_MB} MB, not a trial record.")
+    try:
+        trial = parsed_upload(digest, upload.name, upload.getvalue())
+    except RecordError as exc:
+        st.sidebar.error(panels.escape_markdown(panels.shorten(exc.one_line(), 300)))
+        return None
+    except Exception as exc:  # an upload is untrusted: any failure is one line, not a traceback
+        st.sidebar.error(f"{name}: not a readable trial record ({type(exc).__name__}).")
         return None
     try:
-        return uploaded_trial_and_table(upload.getvalue(), upload.name)
-    except RecordError as exc:
-        st.sidebar.error(panels.escape_markdown(exc.one_line()))
-    except Exception as exc:  # an upload is untrusted: any failure is one line, not a traceback
-        name = panels.escape_markdown(upload.name)
-        st.sidebar.error(f"{name}: not a readable trial record ({type(exc).__name__}).")
-    return None
+        gazetteer()
+    except Exception:
+        LOG.exception("the place index did not load")
+        gazetteer.clear()
+        st.sidebar.warning("The place index is unavailable; retrying on your next change.")
+        return None
+    tables = upload_tables()
+    try:
+        if tables.get(digest) is None:
+            check_session_quota(st.session_state.setdefault(S_UPLOADS_SEEN, set()), digest)
+        waiting = st.sidebar.empty()
+        table = tables.compute(
+            digest,
+            lambda: geocode_upload(trial),
+            on_wait=lambda: waiting.info("Waiting for the server: other uploads are geocoding…"),
+        )
+        waiting.empty()
+    except TooManyUploads as exc:
+        st.sidebar.error(f"{name}: {exc}.")
+        return None
+    except Exception:
+        LOG.exception("geocoding an upload failed")
+        st.sidebar.error(f"{name}: the sites could not be placed right now; try again.")
+        return None
+    return trial, table
 
 
 # ---------------------------------------------------------------------------- page parts
@@ -281,7 +376,7 @@ def sidebar_filters(table: pd.DataFrame) -> flt.Filters:
     st.sidebar.number_input(
         "Radius",
         key=K_RADIUS,
-        min_value=0.1,
+        min_value=flt.MIN_RADIUS,
         max_value=flt.MAX_RADIUS_KM,
         value=None,
         step=10.0,
@@ -470,7 +565,12 @@ def main() -> None:
     for diagnostic in diagnostics:
         st.warning(panels.escape_markdown(diagnostic.message))
 
-    vm = flt.derive_view(table, filters, find_place)
+    try:
+        vm = flt.derive_view(table, filters, find_place_safely)
+    except Exception:  # never a traceback on the page: say so and show the whole trial
+        LOG.exception("deriving the view failed for %r", filters)
+        st.error("This view could not be prepared; showing every site instead.")
+        vm = flt.derive_view(table, flt.Filters(trial=filters.trial), lambda _: None)
     for notice in vm.notices:
         show_notice(notice)
     deck = views.build_deck(

@@ -23,6 +23,13 @@ from dashboard.sites.table import Col, to_bool
 # emphasis, code, links, headings, lists, tables, HTML, math ($), colour/emoji directives (:).
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=])")
 NOT_GIVEN = "not given"
+# Text from a link or a record echoed back in a message is cut to this many characters.
+ECHO_CHARS = 80
+# Unicode bidirectional controls (LRE..RLO, LRI..PDI, LRM/RLM/ALM): they can reorder what a
+# message shows around the echoed text, so they are removed before echoing.
+BIDI_CONTROLS = dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
 BAR_HEIGHT_PX = 18
 
 
@@ -38,6 +45,12 @@ class SiteDetails:
 def escape_markdown(text: str) -> str:
     """Text that `st.markdown` shows literally (no links, emphasis, HTML or directives)."""
     return MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def shorten(text: str, limit: int = ECHO_CHARS) -> str:
+    """Untrusted text made safe to echo: bidi controls removed, cut to `limit` characters."""
+    text = str(text).translate(BIDI_CONTROLS)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def display_text(value: Any) -> str:

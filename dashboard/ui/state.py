@@ -19,6 +19,7 @@ import pandas as pd
 from dashboard.geo import DEFAULT_UNITS, UNITS, frame_distances_km, rounded_in, to_km
 from dashboard.sites.table import Col
 from dashboard.ui import map as site_map
+from dashboard.ui.panels import shorten
 
 PARAM_TRIAL = "trial"
 PARAM_COUNTRY = "country"
@@ -31,6 +32,10 @@ PARAM_UNITS = "units"
 MAX_RADIUS_KM = 20_037.5
 # A "near" text longer than this is not a place name; refuse it instead of geocoding it.
 MAX_NEAR_CHARS = 200
+# A link naming many unknown countries lists this many and counts the rest.
+MAX_LISTED_UNKNOWN = 3
+# The smallest radius the page's box takes (about a hospital campus); smaller ones are refused.
+MIN_RADIUS = 0.1
 
 SORT_ORDER = "_record_order"
 
@@ -76,11 +81,13 @@ def parse_radius(text: str | float | None) -> float | None:
         try:
             value = float(text)
         except ValueError:
-            raise ValueError(f"radius {text!r} is not a number") from None
+            raise ValueError(f"radius {shorten(text)!r} is not a number") from None
     else:
         value = float(text)
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"radius {text!r} must be a positive number")
+        raise ValueError(f"radius {shorten(str(text))!r} must be a positive number")
+    if value < MIN_RADIUS:
+        raise ValueError(f"radius {shorten(str(text))!r} must be at least {MIN_RADIUS:g}")
     return value
 
 
@@ -123,22 +130,32 @@ def parse_params(
 
     trial = _last(params, PARAM_TRIAL).upper()
     if trial and trial not in trials:
-        warnings.append(f"Trial {trial} is not available here; showing {default_trial} instead.")
+        warnings.append(
+            f"Trial {shorten(trial)} is not available here; showing {default_trial} instead."
+        )
         trial = ""
     trial = trial or default_trial
 
     def pick(key: str, allowed: Sequence[str], label: str) -> tuple[str, ...]:
         by_fold = {a.casefold(): a for a in allowed}
         chosen: list[str] = []
+        unknown: list[str] = []
         for value in _values(params, key):
             value = value.strip()
             if not value:
                 continue
             match = value if value in allowed else by_fold.get(value.casefold())
             if match is None:
-                warnings.append(f"Unknown {label} {value!r} in the link was ignored.")
+                if value not in unknown:
+                    unknown.append(value)
             elif match not in chosen:
                 chosen.append(match)
+        # One line per unknown value, up to a few; the rest are counted, not listed.
+        for value in unknown[:MAX_LISTED_UNKNOWN]:
+            warnings.append(f"Unknown {label} {shorten(value)!r} in the link was ignored.")
+        if len(unknown) > MAX_LISTED_UNKNOWN:
+            more = len(unknown) - MAX_LISTED_UNKNOWN
+            warnings.append(f"{more} more unknown {label} values in the link were ignored.")
         return tuple(chosen)
 
     chosen_countries = pick(PARAM_COUNTRY, countries, "country")
@@ -151,7 +168,7 @@ def parse_params(
 
     units = _last(params, PARAM_UNITS).lower() or DEFAULT_UNITS
     if units not in UNITS:
-        warnings.append(f"Unknown units {units!r} in the link; using {DEFAULT_UNITS}.")
+        warnings.append(f"Unknown units {shorten(units)!r} in the link; using {DEFAULT_UNITS}.")
         units = DEFAULT_UNITS
 
     radius: float | None
@@ -373,12 +390,19 @@ def derive_view(table: pd.DataFrame, filters: Filters, find_place: PlaceLookup) 
     units: str | None = None
     name = ""
     if kept.near:
-        place = find_place(kept.near)
-        if place is None:
+        try:
+            place = find_place(kept.near)
+        except ValueError as exc:  # the entry cannot name a place: say why, in its own words
+            place = None
+            notices.append(Notice(WARNING, f"“{shorten(kept.near)}”: {exc}."))
+        if place is None and notices:
+            pass  # the entry could not name a place: its notice says why
+        elif place is None:
             notices.append(
                 Notice(
                     WARNING,
-                    f"Could not find the place “{kept.near}”. Try a city name with its country "
+                    f"Could not find the place “{shorten(kept.near)}”. Try a city name with "
+                    "its country "
                     "(e.g. Lyon, France) or coordinates (e.g. 45.76, 4.84).",
                 )
             )
