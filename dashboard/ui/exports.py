@@ -61,7 +61,9 @@ def to_csv_bytes(table: pd.DataFrame, units: str | None = None) -> bytes:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(_defuse)
-    return out.to_csv(index=False).encode("utf-8")
+    # RFC 4180 line ends (CRLF): a cell holding a lone CR or LF is then always quoted, so no
+    # reader splits a row inside it.
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def _json_value(value: Any) -> Any:

@@ -54,9 +54,9 @@ PREFIX_CASES = [
     "-",
     "@",
     "\t",
-    # known, pre-existing bug: pandas leaves a cell holding a bare \r unquoted (its line
-    # terminator is \n), so a CSV reader splits the row there and the cell is cut short
-    pytest.param("\r", marks=pytest.mark.xfail(strict=True, reason="\\r cell is not quoted")),
+    # a cell holding a bare \r must be quoted, or a CSV reader splits the row there (the
+    # export ends lines with CRLF, so pandas quotes any cell containing \r or \n)
+    "\r",
 ]
 
 
