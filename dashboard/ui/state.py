@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.geo import DEFAULT_UNITS, UNITS, frame_distances_km, rounded_in, to_km
+from dashboard.geo import DEFAULT_UNITS, UNITS, frame_distances_km, from_km, rounded_in, to_km
+from dashboard.geocoding.place_search import PlaceSearch
 from dashboard.sites.table import Col
 from dashboard.ui import map as site_map
 from dashboard.ui.panels import shorten
@@ -312,8 +313,10 @@ def filters_from_widgets(state: Mapping[str, Any]) -> Filters:
 # ---------------------------------------------------------------------------------------------
 # The view model
 
-# (name shown, lat, lon) for a typed place, or None when it is not known.
-PlaceLookup = Callable[[str], "tuple[str, float, float] | None"]
+# A typed place -> its readings (a PlaceSearch, most likely first), or simply (name, lat, lon),
+# or None when it is not known. ValueError when the entry cannot name a place.
+PlaceLookup = Callable[[str], "PlaceSearch | tuple[str, float, float] | None"]
+RADIUS_PRESETS = (20, 50, 100, 200, 500)  # as NCI's trial search offers them, in km or mi
 INFO = "info"
 WARNING = "warning"
 
@@ -344,6 +347,8 @@ class ViewModel:
     units: str | None = None
     notices: tuple[Notice, ...] = ()
     n_total: int = 0
+    # Other readings of an ambiguous place entry: (label shown, entry that finds it).
+    place_choices: tuple[tuple[str, str], ...] = ()
 
     @property
     def n_shown(self) -> int:
@@ -389,6 +394,7 @@ def derive_view(table: pd.DataFrame, filters: Filters, find_place: PlaceLookup) 
     origin: tuple[float, float] | None = None
     units: str | None = None
     name = ""
+    choices: tuple[tuple[str, str], ...] = ()
     if kept.near:
         try:
             place = find_place(kept.near)
@@ -397,20 +403,29 @@ def derive_view(table: pd.DataFrame, filters: Filters, find_place: PlaceLookup) 
             notices.append(Notice(WARNING, f"“{shorten(kept.near)}”: {exc}."))
         if place is None and notices:
             pass  # the entry could not name a place: its notice says why
-        elif place is None:
+        elif place is None or (isinstance(place, PlaceSearch) and place.best is None):
             notices.append(
                 Notice(
                     WARNING,
                     f"Could not find the place “{shorten(kept.near)}”. Try a city name with "
-                    "its country "
-                    "(e.g. Lyon, France) or coordinates (e.g. 45.76, 4.84).",
+                    "its country (e.g. Lyon, France), a postcode (e.g. 02115) or coordinates "
+                    "(e.g. 45.76, 4.84).",
                 )
             )
         else:
-            name, lat, lon = place
+            name, lat, lon, choices, note = _reading(place)
             origin, units = (lat, lon), kept.units
-            rows = within_radius(add_distances(rows, lat, lon, kept.units), kept.radius_km)
+            near = add_distances(rows, lat, lon, kept.units)
+            rows = within_radius(near, kept.radius_km)
             notices.append(Notice(INFO, _search_message(len(rows), kept, name)))
+            if note:
+                notices.append(Notice(INFO, note))
+            if rows.empty and not near.empty:
+                notices.append(Notice(WARNING, _widen_hint(near, kept, name)))
+    if rows.empty and len(table) and (kept.countries or kept.statuses) and not origin:
+        notices.append(
+            Notice(WARNING, "No site matches these filters: clear a country or status filter.")
+        )
     key = site_map.color_key(table)
     categories = statuses if key == Col.STATUS else countries
     colors = site_map.category_colors(categories, key)
@@ -425,4 +440,28 @@ def derive_view(table: pd.DataFrame, filters: Filters, find_place: PlaceLookup) 
         units=units,
         notices=tuple(notices),
         n_total=len(table),
+        place_choices=choices,
+    )
+
+
+def _reading(place: Any) -> tuple[str, float, float, tuple[tuple[str, str], ...], str]:
+    """(name, lat, lon, other readings, note) from a lookup's answer (a PlaceSearch or tuple)."""
+    if isinstance(place, PlaceSearch):
+        best = place.best
+        assert best is not None
+        others = tuple((m.label, m.entry) for m in place.matches[1:])
+        return best.label, best.latitude, best.longitude, others, place.note
+    name, lat, lon = place
+    return name, lat, lon, (), ""
+
+
+def _widen_hint(near: pd.DataFrame, filters: Filters, name: str) -> str:
+    """What to relax when a radius leaves no site: where the nearest one is, and a preset."""
+    first = near.iloc[0]
+    d = from_km(float(first[Col.DISTANCE_KM]), filters.units)
+    preset = next((p for p in RADIUS_PRESETS if p >= d), None)
+    widen = f"widen the radius to {preset} {filters.units}" if preset else "choose any distance"
+    return (
+        f"No site within {format_radius(filters.radius or 0)} {filters.units} of {name}. "
+        f"The nearest is {d:,.0f} {filters.units} away ({first[Col.CITY]}): {widen}."
     )

@@ -68,7 +68,9 @@ def test_cache_dir_follows_env(monkeypatch, tmp_path):
 
 def test_loaded_index_is_small_and_read_only(g):
     assert len(g) > 200_000
-    assert g.nbytes < 60_000_000
+    # ~24 MB of cities and ~75 MB of postcodes and postal places: a free host's 1 GB holds it.
+    assert g.nbytes < 120_000_000
+    assert len(g.postal) > 800_000
     with pytest.raises(ValueError):
         g.lat[0] = 0.0
 

@@ -533,7 +533,12 @@ def test_near_and_radius_keep_sites_within_the_radius_nearest_first(
     factor = KM_PER_MILE if units == "mi" else 1.0
     assert [d * factor for d in shown] == pytest.approx(expected_km, abs=0.05 * factor + 1e-9)
     # one INFO line naming the place and the radius
-    assert len(vm.notices) == 1 and vm.notices[0].kind == INFO
+    assert vm.notices[0].kind == INFO
+    if cities:
+        assert len(vm.notices) == 1
+    else:  # nothing within the radius: a second line says where the nearest site is
+        assert len(vm.notices) == 2 and vm.notices[1].kind == WARNING
+        assert "The nearest is" in vm.notices[1].text and "widen the radius" in vm.notices[1].text
     assert name in vm.notices[0].text
     assert f"within {radius} {units}" in vm.notices[0].text
     assert vm.notices[0].text.startswith(f"{len(cities)} site(s)")
