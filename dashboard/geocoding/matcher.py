@@ -27,10 +27,10 @@ import re
 from dataclasses import dataclass, replace
 
 from dashboard.geo import distance_km
-from dashboard.ingest.countries import exact_country_code
+from dashboard.ingest.countries import capital_of, exact_country_code
 from dashboard.model import GeocodeResult, Precision, Source
 from dashboard.places.index import Candidate, Gazetteer, Place
-from dashboard.places.normalize import fold
+from dashboard.places.normalize import fold, names_match, region_core
 
 # Ranking weights (score = log10(population + 10) - penalties).
 ALTERNATE_NAME_PENALTY = 1.0
@@ -60,6 +60,41 @@ POSTAL_DISTRICT_TOKENS = frozenset(
 )
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort", "s": "san"}
 CITY_DISTRICT_SEPARATOR = re.compile(r"\s+[-–—/]\s+")
+# French postal suffixes: "Nantes Cedex 1", "Marseille Cedex 05", "Toulouse cedex 9".
+CEDEX = re.compile(r"\s+cedex(?:\s+\d{1,2})?\s*$", re.I)
+# Numbered city districts: "Praha 8", "Wien 9", "Budapest XIII", "Paris 13e", "Lyon 3ème",
+# "Marseille 5e arrondissement", "Warszawa-Mokotów" is left to the separator rule.
+NUMBERED_DISTRICT = re.compile(
+    r"^(?P<city>.*?[^\W\d_])\s*[-,]?\s+(?:\d{1,2}\.?(?:e|er|re|eme|ème|°)?|[IVXLC]{1,6}\.?)"
+    r"(?:\s+(?:arrondissement|arr\.?|district|kerület|bezirk|obvod))?$",
+    re.I,
+)
+# "Lido di Camaiore", "Montecatini Terme", "Bad Homburg": a frazione or spa town named after
+# its municipality; the bare name is tried after the literal one.
+NAME_AFFIXES = (
+    re.compile(r"^(?:lido|marina|borgo)\s+d[ieia']\s*", re.I),
+    re.compile(r"\s+terme$", re.I),
+)
+# "City of X", "Grad X", "Ciudad (Autónoma) de X", "Città di X", "Ville de X": X itself.
+CITY_OF = re.compile(
+    r"^(?:city of|grad|ciudad(?:\s+aut[oó]noma)?\s+de|citt[aà]\s+di|ville\s+de|municipio\s+de)\s+",
+    re.I,
+)
+# Names registries give a country's capital district instead of the city: placed at the capital.
+CAPITAL_DISTRICT_NAMES = frozenset(
+    {
+        "caba",
+        "c a b a",
+        "capital federal",
+        "distrito federal",
+        "federal district",
+        "cdmx",
+        "ciudad de mexico",
+        "national capital region",
+        "ncr",
+        "metro manila",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +120,19 @@ def city_variants(city: str) -> list[Variant]:
 
     # "Halle (Saale)" is GeoNames' own name: the literal form goes first.
     add(fold(city), "city")
+    # Postal suffixes and numbered districts say nothing about which city: drop them.
+    city = CEDEX.sub("", city).strip() or city
+    add(fold(city), "city")
+    numbered = NUMBERED_DISTRICT.match(city)
+    if numbered:
+        add(fold(numbered["city"]), "city", "numbered district; placed at the city")
+    for affix in (*NAME_AFFIXES, CITY_OF):
+        stripped = affix.sub("", city).strip()
+        if stripped and stripped != city:
+            add(fold(stripped), "city")
+    folded_all = fold(city)
+    if folded_all in CAPITAL_DISTRICT_NAMES or folded_all.startswith("ciudad autonoma de buenos"):
+        add(folded_all, "capital", "capital district; placed at the capital")
     bare = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", city)
     parts = [p for p in CITY_DISTRICT_SEPARATOR.split(bare) if p.strip()]
     if len(parts) == 2:
@@ -96,6 +144,9 @@ def city_variants(city: str) -> list[Variant]:
         bare_city = bare
     folded = fold(bare_city)
     add(folded, "city")
+    numbered = NUMBERED_DISTRICT.match(bare_city.strip())
+    if numbered:  # "Praha 8 - Liben": the city part is itself a numbered district
+        add(fold(numbered["city"]), "city", "numbered district; placed at the city")
     words = folded.split()
     if words and words[0] in ABBREVIATIONS and len(words) > 1:
         add(" ".join(_expand_abbreviations(words)), "city")
@@ -243,6 +294,11 @@ class GazetteerMatcher:
         query: str,
         fuzzy: bool,
     ) -> GeocodeResult | None:
+        if v.kind == "capital":
+            capital = capital_of(cc)
+            if fuzzy or not capital:
+                return None
+            v = Variant(fold(capital), "city", v.note)
         if v.kind == "county":
             if fuzzy:
                 return None
@@ -317,9 +373,50 @@ class GazetteerMatcher:
         )
         return self._result(best.place, precision, query, review, notes)
 
+    def _postal(
+        self, variants: list[Variant], regions: set[int], cc: str, query: str
+    ) -> GeocodeResult | None:
+        """A locality or district cities500 lacks, from the postal layer (in the named region
+        when one is named); flagged when same-named places lie far apart."""
+        region_names = [self.g.region_name(r) for r in regions]
+        for v in variants:
+            if v.kind in ("county", "capital"):
+                continue
+            found = self.g.postal.places(v.name, cc)
+            if region_names:
+                inside = [
+                    p
+                    for p in found
+                    if any(names_match(region_core(p.region), region_core(n)) for n in region_names)
+                ]
+                found = inside or []
+            if not found:
+                continue
+            # A district (a ward) spans more postcodes than a same-named locality: prefer it
+            # for ward names, the locality otherwise; then the place spanning most codes.
+            want_district = v.kind == "ward"
+            found.sort(key=lambda p: (p.district != want_district, -p.codes))
+            best = found[0]
+            far = [
+                p
+                for p in found[1:]
+                if distance_km(p.latitude, p.longitude, best.latitude, best.longitude)
+                > AMBIGUOUS_KM
+            ]
+            notes = [v.note, "from GeoNames postal data"]
+            if far:
+                notes.append(f"ambiguous: also {far[0].name} ({far[0].region})")
+            place = Place(-1, best.name, best.latitude, best.longitude, cc, 0, -1, -1)
+            precision = Precision.DISTRICT if best.district else Precision.CITY
+            return self._result(place, precision, query, bool(far), notes)
+        return None
+
     def _fallback(
         self, city: str, variants: list[Variant], regions: set[int], cc: str, query: str
     ) -> GeocodeResult:
+        postal = self._postal(variants, regions, cc, query)
+        if postal is not None:
+            return postal
         is_ward = any(v.kind == "ward" for v in variants)
         if regions:
             r = sorted(regions)[0]

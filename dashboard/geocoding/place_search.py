@@ -37,15 +37,6 @@ EXAMPLES = "e.g. Lyon, France or 02115 or 45.76, 4.84"
 # "SW1A 1AA", "M5G 2A2", "113-8655", "1012 AB"), at least one digit.
 POSTCODE = re.compile(r"^(?=[A-Za-z\d -]*\d)[A-Za-z\d][A-Za-z\d -]{1,9}$")
 MIN_POSTCODE_DIGITS = 3  # "12" is neither a place nor a postcode; "M5G" and "1012" are
-US_ZIP_PLUS4 = re.compile(r"^(\d{5})-?\d{4}$")
-# Shorter forms the postal data keys some countries by: GB outward codes, Canadian forward
-# sortation areas, Dutch 4-digit areas, ZIP+4 -> ZIP.
-POSTCODE_PREFIXES = (
-    re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?) ?\d[A-Z]{2}$"),  # GB "SW1A 1AA" -> SW1A
-    re.compile(r"^([A-Z]\d[A-Z]) ?\d[A-Z]\d$"),  # CA "M5G 2A2" -> M5G
-    re.compile(r"^(\d{4}) ?[A-Z]{2}$"),  # NL "1012 AB" -> 1012
-    US_ZIP_PLUS4,
-)
 US_STATES = frozenset(
     [
         "AL",
@@ -365,17 +356,7 @@ def _postcode_search(parts: list[str], g: Gazetteer, prefer: tuple[str, ...]) ->
     if not POSTCODE.match(code) or not any(ch.isdigit() for ch in code):
         return None
     countries = [country] if country else None
-    hits = g.postal.postcode(code, countries)
-    if not hits:
-        upper = code.upper().strip()
-        for pattern in POSTCODE_PREFIXES:
-            m = pattern.match(upper)
-            if m:
-                # ZIP+4 is only American; the other shapes name their own country.
-                only = ["US"] if pattern is US_ZIP_PLUS4 else countries
-                hits = g.postal.postcode(m.group(1), only)
-                if hits:
-                    break
+    hits = g.postal.find_postcode(code, countries)
     if not hits:
         return None
     shown = code.strip().upper()

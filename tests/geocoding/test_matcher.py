@@ -217,10 +217,12 @@ def test_fallbacks_stay_in_the_country(geocoder):
         assert _in_country(res, country_code(country)), country
 
 
-def test_ward_with_wrong_coordinates_elsewhere_falls_back_to_the_region_city(geocoder):
-    # GeoNames' "Kotō" (Tokyo's Koto ward) carries coordinates in Kumamoto: the state catches it.
+def test_ward_with_wrong_coordinates_elsewhere_lands_in_its_city(geocoder):
+    # GeoNames' "Kotō" (Tokyo's Koto ward) carries coordinates in Kumamoto: the state rules it
+    # out, and the postal layer's district "Koto Ku" (Tokyo To) places the ward itself.
     res = geocoder.geocode(_site("Koto-ku", "Tokyo", "Japan"))
-    assert _km(res, 35.673, 139.817) < 25 and res.needs_review
+    assert _km(res, 35.673, 139.817) < 10
+    assert "postal" in res.note
 
 
 @pytest.mark.parametrize(
