@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, replace
 
 from dashboard.geo import distance_km
-from dashboard.ingest.countries import capital_of, exact_country_code
+from dashboard.ingest.countries import capital_of, country_name, exact_country_code
 from dashboard.model import GeocodeResult, Precision, Source
 from dashboard.places.index import Candidate, Gazetteer, Place
 from dashboard.places.normalize import fold, names_match, region_core
@@ -48,6 +48,8 @@ STATE_ANCHOR_KM = 100.0
 # A district named in "City - District" must lie this close to the city to be taken.
 DISTRICT_OF_CITY_KM = 25.0
 FUZZY_CUTOFF = 0.88
+# A city not found in its filed country but this populous elsewhere is named in the note.
+ELSEWHERE_MIN_POPULATION = 100_000
 OUT_OF_REGION = "not in the named state"
 WARD_SUFFIXES = frozenset({"gu", "ku"})  # a ward of a big city
 CITY_SUFFIXES = frozenset({"si", "shi", "city", "machi", "cho", "mura", "shicho"})
@@ -445,9 +447,26 @@ class GazetteerMatcher:
             Precision.COUNTRY,
             query,
             True,
-            [f"'{city}' not found; centre of the country"],
+            [f"'{city}' not found; centre of the country", self._elsewhere(variants, cc)],
             matched=cc,
         )
+
+    def _elsewhere(self, variants: list[Variant], cc: str) -> str:
+        """A note when the city is a big city of another country ("Haifa" filed under Iceland)."""
+        for v in variants:
+            if v.kind != "city":
+                continue
+            big = [
+                c.place
+                for c in self.g.candidates(v.name)
+                if not c.alternate
+                and c.place.country_code != cc
+                and c.place.population >= ELSEWHERE_MIN_POPULATION
+            ]
+            if big:
+                p = max(big, key=lambda p: p.population)
+                return f"{p.name} is a city of {country_name(p.country_code)}: wrong country filed?"
+        return ""
 
 
 def _territory_named(city: str, cc: str) -> str:

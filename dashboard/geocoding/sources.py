@@ -16,14 +16,14 @@ from typing import Any, Protocol
 
 from dashboard.geo import distance_km
 from dashboard.geocoding.matcher import GazetteerMatcher, city_variants
-from dashboard.ingest.countries import country_code
+from dashboard.ingest.countries import country_code, country_name, successor_codes
 from dashboard.model import GeocodeResult, Precision, Site, Source
 from dashboard.places.index import Gazetteer, load_gazetteer
-from dashboard.places.normalize import fold
+from dashboard.places.normalize import fold, names_match, region_forms
 from dashboard.places.postal import PostalPlace
 
 # The registry's own point is trusted unless it is this far from the gazetteer's city.
-REGISTRY_MAX_KM = 50.0
+REGISTRY_MAX_KM = 25.0
 # A point and the site's own postcode agree when this close (a postcode area is a few km).
 POSTCODE_AGREES_KM = 25.0
 NOMINATIM_USER_AGENT = "trial-sites-dashboard/0.1 (+https://github.com/trial-sites-dashboard)"
@@ -93,8 +93,21 @@ class GazetteerGeocoder:
     def geocode(self, site: Site) -> GeocodeResult | None:
         """The site's point from the gazetteer, or None when its country is unknown."""
         cc = _site_country_code(site)
+        if not cc:
+            return self._in_successor_state(site)
         res = self.matcher.match(site.city, site.state, cc, site_query(site))
         return self._with_postcode(site, cc, res)
+
+    def _in_successor_state(self, site: Site) -> GeocodeResult | None:
+        """A site filed under a dissolved state ("Former Serbia and Montenegro"): placed in the
+        successor its city lies in, or not at all (None) when none has it."""
+        for cc in successor_codes(site.country):
+            res = self.matcher.match(site.city, site.state, cc, site_query(site))
+            found = res is not None and res.precision in (Precision.CITY, Precision.DISTRICT)
+            if found and res is not None and not res.needs_review:
+                note = f"{site.country} is a former country; placed in {country_name(cc)}"
+                return replace(res, note=_join(res.note, note))
+        return None
 
     def postcode_point(self, site: Site) -> PostalPlace | None:
         """Where the site's postcode lies in its country (None when unknown or not given)."""
@@ -102,6 +115,15 @@ class GazetteerGeocoder:
             return None
         hits = self.g.postal.find_postcode(site.zip, [_site_country_code(site)])
         return hits[0] if hits else None
+
+    def _in_named_state(self, site: Site, z: PostalPlace) -> bool:
+        """Whether a postcode's place lies in the state the site names (or no state is named):
+        a postcode of another state is a typo more often than the state is."""
+        states = [p for p in site.state.split(",") if p.strip()]
+        if not states or not z.region:
+            return True  # nothing to compare: the postcode is taken at its word
+        theirs = region_forms(z.region)
+        return any(names_match(a, b) for s in states for a in region_forms(s) for b in theirs)
 
     def _with_postcode(
         self, site: Site, cc: str, res: GeocodeResult | None
@@ -112,6 +134,15 @@ class GazetteerGeocoder:
         d = distance_km(res.latitude, res.longitude, z.latitude, z.longitude)
         if d <= POSTCODE_AGREES_KM:
             return res
+        if not self._in_named_state(site, z):
+            # A postcode of another state is more often a typo than the state: keep the city.
+            return replace(
+                res,
+                needs_review=True,
+                note=_join(
+                    res.note, f"postcode {site.zip} is {d:.0f} km away ({z.name}, {z.region})"
+                ),
+            )
         named = {v.name for v in city_variants(site.city)}
         same_name = fold(z.name) in named
         near = [
@@ -121,7 +152,7 @@ class GazetteerGeocoder:
             if distance_km(c.place.latitude, c.place.longitude, z.latitude, z.longitude)
             <= POSTCODE_AGREES_KM
         ]
-        if near:  # a same-named place by the postcode: that one (Hamilton, NJ by its ZIP)
+        if near:  # a same-named place by the postcode: that one
             p = max(near, key=lambda c: c.place.population).place
             return replace(
                 res,
@@ -133,25 +164,30 @@ class GazetteerGeocoder:
                 note=f"postcode {site.zip} chose this {p.name} over the one {d:.0f} km away",
             )
         weak = res.precision in (Precision.REGION, Precision.COUNTRY) or res.needs_review
-        if weak:  # the city was not found (or only roughly): the postcode places the site
-            return GeocodeResult(
-                latitude=round(z.latitude, 5),
-                longitude=round(z.longitude, 5),
-                precision=Precision.CITY,
-                geocoder=Source.GAZETTEER,
-                matched_name=f"{z.name} ({site.zip})",
-                query=res.query,
-                needs_review=not same_name,
-                note=_join(
-                    f"placed by postcode {site.zip} ({z.name}, {z.region})",
-                    "" if same_name else f"the city name gave {res.matched_name}",
-                ),
+        if not weak:
+            # A clean city match far from its own postcode: one of the two is wrong (postal
+            # centroids are rough too: "90095" is not UCLA's point); keep the city, say so.
+            return replace(
+                res,
+                needs_review=True,
+                note=_join(res.note, f"postcode {site.zip} is {d:.0f} km away ({z.name})"),
             )
-        # A clean city match far from its own postcode: one of the two is wrong; say so.
-        return replace(
-            res,
-            needs_review=True,
-            note=_join(res.note, f"postcode {site.zip} is {d:.0f} km away ({z.name})"),
+        # The city was not found (or only roughly): the postcode places the site, flagged
+        # unless the postcode's place has the city's name.
+        return GeocodeResult(
+            latitude=round(z.latitude, 5),
+            longitude=round(z.longitude, 5),
+            precision=Precision.CITY,
+            geocoder=Source.GAZETTEER,
+            matched_name=f"{z.name} ({site.zip})",
+            query=res.query,
+            needs_review=not same_name,
+            note=_join(
+                f"placed by postcode {site.zip} ({z.name}, {z.region})"
+                if z.region
+                else f"placed by postcode {site.zip} ({z.name})",
+                "" if same_name else f"the city name gave {res.matched_name}, {d:.0f} km away",
+            ),
         )
 
 
@@ -187,8 +223,12 @@ def cross_check_registry(
         gazetteer_result is not None
         and gazetteer_result.precision in (Precision.CITY, Precision.DISTRICT)
         and d > REGISTRY_MAX_KM
+        # Our own reading is unsure (same-named places, outside the state): a registry point at
+        # any place of that name is as good a reading, and is kept.
         and not (
-            gazetteer is not None and _near_a_same_named_place(site, (rlat, rlon), gazetteer.g)
+            gazetteer_result.needs_review
+            and gazetteer is not None
+            and _near_a_same_named_place(site, (rlat, rlon), gazetteer.g)
         )
     ):
         return replace(
@@ -214,6 +254,14 @@ def cross_check_registry(
         matched_name=site.city,
         query=query,
     )
+    if gazetteer_result is not None and d > REGISTRY_MAX_KM:
+        # Kept because our own reading is unsure, but the two disagree: a person should look.
+        return replace(
+            kept,
+            needs_review=True,
+            note=f"the registry point is {d:.0f} km from {gazetteer_result.matched_name} "
+            f"({gazetteer_result.precision}, {gazetteer_result.note or 'unsure'})",
+        )
     z = gazetteer.postcode_point(site) if gazetteer is not None else None
     if z is not None:
         dz = distance_km(rlat, rlon, z.latitude, z.longitude)

@@ -67,7 +67,18 @@ def parse_record(data: bytes, name: str) -> LoadedRecord:
         raise _too_big(name)
     text = decode_record(data, name)
     if text.lstrip().startswith(("{", "[")):
-        return LoadedRecord(parse_json_text(text, name))
+        trial = parse_json_text(text, name)
+        unknown = sorted({s.country for s in trial.sites if not s.country_code})
+        return LoadedRecord(
+            trial,
+            tuple(
+                Diagnostic(
+                    f"{name}: unknown country {c!r}: kept as written; the site is placed only "
+                    "if its city is found in a successor state"
+                )
+                for c in unknown
+            ),
+        )
     trial, diagnostics = parse_text_record(text, name)
     return LoadedRecord(trial, tuple(diagnostics))
 

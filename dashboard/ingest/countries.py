@@ -11,6 +11,11 @@ import pycountry
 # Registry spellings pycountry does not know (old names, English short forms, the registry's own
 # "Turkey (Türkiye)"). Everything else comes from pycountry's name/official_name/common_name.
 ALIASES: dict[str, str] = {
+    # Renamed states with one successor (ISO 3166-3): the record's old name still names it.
+    "zaire": "CD",
+    "east germany": "DE",
+    "german democratic republic": "DE",
+    "libyan arab jamahiriya": "LY",
     "turkey": "TR",
     "turkiye": "TR",
     "russia": "RU",
@@ -170,3 +175,72 @@ def _capitals() -> dict[str, str]:
 def capital_of(alpha2: str) -> str:
     """The capital city of a country ("" when unknown): "AR" -> "Buenos Aires"."""
     return _capitals().get(alpha2.upper(), "")
+
+
+# Dissolved states (ISO 3166-3) that registries still file sites under, with their successor
+# states: the geocoder places the city in whichever successor it lies in.
+DISSOLVED: dict[str, tuple[str, ...]] = {
+    "serbia and montenegro": ("RS", "ME", "XK"),
+    "former serbia and montenegro": ("RS", "ME", "XK"),
+    "yugoslavia": ("RS", "ME", "HR", "SI", "BA", "MK", "XK"),
+    "former yugoslavia": ("RS", "ME", "HR", "SI", "BA", "MK", "XK"),
+    "netherlands antilles": ("CW", "SX", "BQ"),
+    "czechoslovakia": ("CZ", "SK"),
+    "former czechoslovakia": ("CZ", "SK"),
+    "ussr": (
+        "RU",
+        "UA",
+        "BY",
+        "KZ",
+        "UZ",
+        "GE",
+        "AZ",
+        "LT",
+        "LV",
+        "EE",
+        "MD",
+        "KG",
+        "TJ",
+        "AM",
+        "TM",
+    ),
+    "former ussr": (
+        "RU",
+        "UA",
+        "BY",
+        "KZ",
+        "UZ",
+        "GE",
+        "AZ",
+        "LT",
+        "LV",
+        "EE",
+        "MD",
+        "KG",
+        "TJ",
+        "AM",
+        "TM",
+    ),
+    "union of soviet socialist republics": (
+        "RU",
+        "UA",
+        "BY",
+        "KZ",
+        "UZ",
+        "GE",
+        "AZ",
+        "LT",
+        "LV",
+        "EE",
+        "MD",
+        "KG",
+        "TJ",
+        "AM",
+        "TM",
+    ),
+}
+
+
+def successor_codes(name: str) -> tuple[str, ...]:
+    """The successor states of a dissolved country a record names ((), when it is not one)."""
+    return DISSOLVED.get(_norm(name), ())

@@ -551,6 +551,13 @@ def _make_site(block: Sequence[Line], status_line: Line, status: str, path: str)
         )
     address = block[-1]
     parsed = _split_address(unescape(address.text))
+    if parsed is None and len(block) == 2 and "," in address.text:
+        # A country no list knows ("Former Serbia and Montenegro", a typo): the site keeps the
+        # text and no code, is not placed, and the parse goes on (a diagnostic says so).
+        parts = [p.strip() for p in unescape(address.text).split(",")]
+        middle = parts[1:-1]
+        postcode = middle.pop() if middle and _POSTCODE.match(middle[-1]) else ""
+        parsed = (parts[0], ", ".join(middle), postcode, parts[-1], "")
     if parsed is None:
         if len(block) == 1:
             raise RecordError(
@@ -722,6 +729,14 @@ def parse_text_record(text: str, path: str = "<text>") -> tuple[Trial, list[Diag
                 path, last + 1, "expected a 'Countries' section after Locations (record cut off?)"
             )
         diagnostics += _check_site_numbers(sites, site_lines, path)
+        diagnostics += [
+            Diagnostic(
+                f"{path}:{line}: unknown country {site.country!r}: kept as written; "
+                "the site is placed only if its city is found in a successor state"
+            )
+            for site, line in zip(sites, site_lines, strict=True)
+            if not site.country_code
+        ]
     if "Countries" in sections:
         countries = _parse_countries(body("Countries"), sites, path)
 

@@ -546,15 +546,6 @@ BAD_CASES = [
         "Site Status",
         id="missing-site-status",
     ),
-    # An address whose last element is not a country.
-    pytest.param(
-        _record(
-            "UCLA", "Los Angeles, California", "Site Status", countries="United States"
-        ).encode(),
-        23,
-        "known country",
-        id="address-without-country",
-    ),
     # Cut off before the closing sections (here right after the enrollment): truncated.
     pytest.param(HEADER.encode(), 18, "cut off", id="cut-before-the-end"),
     # Locations with complete sites but no Countries section: truncated.
@@ -825,7 +816,13 @@ def test_numbered_sub_criteria_and_demographics(records_dir) -> None:
 
 
 # The text layout has no place for these, so only the registry JSON carries them.
-JSON_ONLY_FIELDS = ("responsible_party", "interventions", "other_intervention_names")
+# central_contacts: the text layout has no study contacts (only registry JSON does).
+JSON_ONLY_FIELDS = (
+    "responsible_party",
+    "interventions",
+    "other_intervention_names",
+    "central_contacts",
+)
 
 
 @pytest.mark.parametrize(
@@ -907,3 +904,34 @@ def test_criteria_without_lists_are_kept_whole() -> None:
     eligibility = parse_text(text).eligibility
     assert (eligibility.inclusion, eligibility.exclusion) == ((), ())
     assert eligibility.text == "Adults with asthma.\n\nNo smokers."
+
+
+@pytest.mark.parametrize(
+    ("address", "country", "code"),
+    [
+        # An old registry name: the site keeps it; the geocoder looks in the successor states.
+        ("Belgrade, , Former Serbia and Montenegro", "Former Serbia and Montenegro", ""),
+        # A last element that is no country at all: kept as written, no code.
+        ("Los Angeles, California", "California", ""),
+        # A renamed state with one successor reads as that successor.
+        ("Kinshasa, , Zaire", "Zaire", "CD"),
+    ],
+)
+def test_a_site_in_an_unknown_country_does_not_refuse_the_record(address, country, code):
+    from dashboard.ingest.text_layout import parse_text_record
+
+    text = _record(
+        "UCLA",
+        "Los Angeles, California, United States",
+        "Site Status",
+        "Some Hospital",
+        address,
+        "Site Status",
+        countries="United States",
+    )
+    trial, diagnostics = parse_text_record(text, "r.txt")
+    assert len(trial.sites) == 2  # the rest of the record loads
+    site = trial.sites[1]
+    assert (site.country, site.country_code) == (country, code)
+    unknown = [d.message for d in diagnostics if "unknown country" in d.message]
+    assert bool(unknown) == (code == "")
