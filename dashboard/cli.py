@@ -2,6 +2,12 @@
 
 All argument handling lives here; the work is done by the core (`ingest`, `sites`,
 `ctgov_api`), which returns results and diagnostics that this module prints.
+
+Every path argument is checked (`dashboard.io.check_*`, with `os.stat` only) before anything is
+opened. A failure is one `error:` line on stderr, never a traceback: exit 2 for bad input (a
+record or overrides file that is missing, unreadable, not a regular file or not a record), 1 for
+anything else (an output that cannot be used or written, the network, a full disk), 130 for
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,16 +17,106 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from dashboard.errors import Diagnostic, FetchError, RecordError, TableError
+from dashboard.errors import Diagnostic, FetchError, PathError, RecordError, TableError
+from dashboard.io import check_input_file, check_output_dir, check_output_file
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 PROGRESS_WIDTH = 30
+# What each path argument must be, as the `error: PATH: <what it is>, expected <what>` line says.
+RECORD_FILE = "a trial record file (a regular file of at most {mb} MB)"
+OVERRIDES_CSV = "an overrides CSV file (a regular file)"
+TABLE_FILE = "a site table file (a regular file, or a new file in an existing directory)"
+STUDY_DIR = "a directory (existing, or a new one under an existing directory)"
+STUDY_FILE = "a study JSON file (a regular file, or a new file in the directory)"
+
+
+class CommandError(Exception):
+    """A command stops with one `error:` line and this exit code (raised inside a command)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _input_error(exc: OSError, path: str) -> CommandError:
+    """An input file that cannot be used or read: bad input (exit 2), in the CLI's usual words."""
+    if isinstance(exc, PathError):
+        return CommandError(str(exc), EXIT_BAD_INPUT)
+    if isinstance(exc, FileNotFoundError):
+        words = "no such file"
+    elif isinstance(exc, PermissionError):
+        words = "permission denied"
+    elif isinstance(exc, IsADirectoryError):
+        words = "is a directory"
+    else:
+        words = exc.strerror or str(exc)
+    return CommandError(f"{path}: {words}", EXIT_BAD_INPUT)
+
+
+def _output_error(exc: OSError, path: str | os.PathLike[str]) -> CommandError:
+    """An output that cannot be used or written (EROFS, ENOSPC, EACCES, ...): exit 1."""
+    if isinstance(exc, PathError):
+        return CommandError(str(exc), EXIT_FAILURE)
+    return CommandError(f"{os.fspath(path)}: {exc.strerror or exc}", EXIT_FAILURE)
+
+
+def _record_file(path: str) -> str:
+    """The record argument, checked (without opening it) to be a regular file."""
+    from dashboard.ingest import MAX_RECORD_BYTES
+
+    return _input_file(path, RECORD_FILE.format(mb=MAX_RECORD_BYTES // (1024 * 1024)))
+
+
+def _input_file(path: str, expected: str) -> str:
+    """`path`, checked (without opening it) to be a regular file to read; else CommandError."""
+    try:
+        check_input_file(path, expected)
+    except OSError as exc:
+        raise _input_error(exc, path) from exc
+    return path
+
+
+@contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Turn an OSError while reading the input file `path` into bad input (exit 2)."""
+    try:
+        yield
+    except OSError as exc:
+        raise _input_error(exc, path) from exc
+
+
+@contextmanager
+def _writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn an OSError while reading or writing the output `path` into one line, exit 1."""
+    try:
+        yield
+    except OSError as exc:
+        raise _output_error(exc, path) from exc
+
+
+def _output_file(path: str | os.PathLike[str], expected: str, *, create_parent: bool) -> Path:
+    """Where to write `path` (a regular file or a new one), checked first; else CommandError."""
+    try:
+        return check_output_file(path, expected, create_parent=create_parent)
+    except OSError as exc:
+        raise _output_error(exc, path) from exc
+
+
+def _output_dir(path: str) -> Path:
+    """`path` checked to be a directory to write in (or a new one); else CommandError."""
+    try:
+        return check_output_dir(path, STUDY_DIR)
+    except OSError as exc:
+        raise _output_error(exc, path) from exc
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -38,9 +134,11 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     from dashboard.ingest import load_record
     from dashboard.model import trial_to_dict
 
+    record = _record_file(args.record)
     # Suspicious but readable input (e.g. a site number naming another country) is reported,
     # not fatal: one `warning: ...` line each on stderr, exit code still 0.
-    loaded = load_record(args.record)
+    with _reading(record):
+        loaded = load_record(record)
     for diagnostic in loaded.diagnostics:
         _warn(diagnostic)
     json.dump(trial_to_dict(loaded.trial), sys.stdout, ensure_ascii=False, indent=2)
@@ -82,19 +180,30 @@ def _cmd_build(args: argparse.Namespace) -> int:
     )
     from dashboard.sites.table import write_table
 
-    trial = load_trial(args.record)
-    out = Path(args.out) if args.out else table_path(trial, DEFAULT_DATA_DIR)
-    if args.overrides:
-        if not Path(args.overrides).exists():
-            raise FileNotFoundError(2, "no such file", args.overrides)
-        overrides_path: Path | None = Path(args.overrides)
-    else:
+    # Every path is checked before anything is opened: a device, FIFO, directory or /proc file
+    # is refused with one line, never read, truncated or renamed.
+    record = _record_file(args.record)
+    overrides_path: str | None = args.overrides
+    if overrides_path is None:
         default = DEFAULT_DATA_DIR / OVERRIDES_FILE
-        overrides_path = default if default.exists() else None
-    overrides = load_overrides(overrides_path)
+        overrides_path = os.fspath(default) if os.path.lexists(default) else None
+    if overrides_path is not None:
+        _input_file(overrides_path, OVERRIDES_CSV)
+    out = _output_file(args.out, TABLE_FILE, create_parent=False) if args.out else None
+    with _reading(record):
+        trial = load_trial(record)
+    if out is None:
+        # The default `data/<NCT ID>.sites.csv`: `data/` itself may still be created.
+        out = _output_file(table_path(trial, DEFAULT_DATA_DIR), TABLE_FILE, create_parent=True)
+    if overrides_path is None:
+        overrides = load_overrides(None)
+    else:
+        with _reading(overrides_path):
+            overrides = load_overrides(overrides_path)
     existing = None
     if not args.force:
-        existing, diagnostics = read_existing(out)
+        with _writing(out):
+            existing, diagnostics = read_existing(out)
         for diagnostic in diagnostics:
             _warn(diagnostic)
     if args.geocoder == "nominatim":
@@ -113,7 +222,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
         progress=_progress_bar(sys.stderr) if show else None,
     )
     # Only a finished table is written, atomically: a failure above leaves the old file as it was.
-    write_table(built.table, out)
+    with _writing(out):
+        write_table(built.table, out)
+    for diagnostic in built.diagnostics:
+        _warn(diagnostic)
     s = built.stats
     print(
         f"{out}: {s.rows} rows, {s.geocoded} geocoded now ({s.lookups} lookups), "
@@ -139,6 +251,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     )
     from dashboard.ingest.ctgov_json import trial_from_study
 
+    out_dir = _output_dir(args.out_dir or "data")
     nct_id = normalise_nct_id(args.nct_id)
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     study = fetch_study(nct_id, base_url=args.base_url or API_BASE, timeout=timeout)
@@ -149,8 +262,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     if trial.nct_id != nct_id:
         # The registry answers an obsolete or duplicate ID with the study it now belongs to.
         print(f"note: {nct_id} is now {trial.nct_id}; saving it under the current ID")
-    target = Path(args.out_dir or "data") / f"{trial.nct_id}.json"
-    save_study(study, target)
+    target = out_dir / f"{trial.nct_id}.json"
+    target = _output_file(target, STUDY_FILE, create_parent=True)
+    with _writing(target):
+        save_study(study, target)
     print(
         f"saved {target} ({trial.nct_id}: {len(trial.sites)} sites in "
         f"{len(trial.countries)} countries)"
@@ -195,20 +310,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)
+    except CommandError as exc:
+        return _fail(exc.message, exc.code)
     except RecordError as exc:
         return _fail(exc.one_line())
     except (TableError, FetchError) as exc:
         return _fail(str(exc), EXIT_FAILURE)
-    except IsADirectoryError as exc:
-        return _fail(f"{exc.filename}: is a directory, expected a trial record file")
-    except FileNotFoundError as exc:
-        return _fail(f"{exc.filename}: no such file")
-    except PermissionError as exc:
-        return _fail(f"{exc.filename}: permission denied")
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:
         # The reader went away (e.g. `parse ... | head`): not an error of ours. Point stdout at
         # devnull so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except PathError as exc:
+        return _fail(str(exc), EXIT_FAILURE)
+    except FileNotFoundError as exc:
+        # A file the program itself reads (e.g. its place index) is gone: exit 2, as always.
+        return _fail(_os_error_line(exc, "no such file"))
+    except PermissionError as exc:
+        return _fail(_os_error_line(exc, "permission denied"))
+    except OSError as exc:
+        # Anything else the system refused (a full disk, the network, ...): one line, no traceback.
+        return _fail(_os_error_line(exc), EXIT_FAILURE)
+
+
+def _os_error_line(exc: OSError, words: str | None = None) -> str:
+    """An OSError as `PATH: what went wrong` (just what went wrong when it names no file)."""
+    words = words or exc.strerror or str(exc)
+    return f"{exc.filename}: {words}" if exc.filename is not None else words

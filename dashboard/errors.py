@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 
 
@@ -26,6 +28,26 @@ class TableError(ValueError):
 
 class FetchError(RuntimeError):
     """A study could not be downloaded from the registry."""
+
+
+class PathError(OSError):
+    """A path is not what a command may use (a device, a FIFO, a directory); checked unopened."""
+
+    # str() is the one line the command line prints: `PATH: what it is, expected what`.
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        found: str,
+        expected: str,
+        code: int = errno.EINVAL,
+    ) -> None:
+        super().__init__(code, f"{found}, expected {expected}", os.fspath(path))
+        self.found = found
+        self.expected = expected
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,19 @@
 
 `build_table` touches no disk and returns the table with its `BuildStats`; `ensure_table` is the
 app's entry (read the cached file, rebuild it when stale, save it) and returns what it had to
-say as `Diagnostic`s instead of printing or warning.
+say as `Diagnostic`s instead of printing or warning. A cached point that cannot be right (0,0,
+lat/lon swapped, in another country: see `checks`) is not reused but geocoded again and flagged;
+an override's is flagged and kept.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +22,13 @@ import pandas as pd
 from dashboard.errors import Diagnostic, TableError
 from dashboard.geocoding.sources import Geocoder, LazyGeocoder, offline_geocoder, site_query
 from dashboard.model import GeocodeResult, Precision, Site, Source, Trial, make_site_id
+from dashboard.sites.checks import (
+    CountryShapes,
+    already_flagged,
+    row_suspect,
+    summarise,
+    unflagged_suspects,
+)
 from dashboard.sites.table import (
     ADDRESS_COLUMNS,
     COLUMNS,
@@ -46,6 +57,9 @@ OVERRIDE_COLUMNS = (
 )
 OVERRIDE_PRECISIONS = frozenset(p.value for p in Precision)
 NOT_GEOCODED_NOTE = "country unknown: not geocoded"
+# The country outlines the point checks use: shipped with the project, next to the package.
+OUTLINES_PATH = Path(__file__).resolve().parents[2] / "data" / "countries.geojson"
+NOTE_SEPARATOR = "; "
 
 Progress = Callable[[int, int], None]
 
@@ -60,6 +74,7 @@ class BuildStats:
     overridden: int = 0
     lookups: int = 0
     needs_review: int = 0
+    rechecked: int = 0  # cached points that looked wrong and were geocoded again
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,16 @@ class BuiltTable:
     table: pd.DataFrame
     stats: BuildStats = field(default_factory=BuildStats)
     diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def default_shapes() -> CountryShapes:
+    """The shipped country outlines (OUTLINES_PATH), read once per process."""
+    try:
+        with open(OUTLINES_PATH, encoding="utf-8") as fh:
+            return CountryShapes.from_geojson(json.load(fh))
+    except (OSError, ValueError):
+        return CountryShapes.empty()  # without outlines, only 0,0 is judged
 
 
 def table_path(trial: Trial, data_dir: str | os.PathLike = DEFAULT_DATA_DIR) -> Path:
@@ -225,6 +250,63 @@ def _reusable(old: dict | None, row: dict) -> bool:
     )
 
 
+def _join_notes(*notes: str) -> str:
+    return NOTE_SEPARATOR.join(n for n in notes if n)
+
+
+def _unflagged_reason(row: dict, shapes: CountryShapes) -> str | None:
+    """Why the row's point looks wrong, unless the row already says so (flagged, in its note)."""
+    reason = row_suspect(row, shapes)
+    return None if reason is None or already_flagged(row, reason) else reason
+
+
+def _flag_if_suspect(row: dict, shapes: CountryShapes) -> str | None:
+    """Flag a row whose final point looks wrong (the point is kept); the reason if newly flagged."""
+    reason = _unflagged_reason(row, shapes)
+    if reason is not None:
+        if row[Col.GEOCODER] == Source.OVERRIDE:
+            what = f"override point looks wrong ({reason}); kept, check {OVERRIDES_FILE}"
+        else:
+            what = f"point looks wrong ({reason})"
+        row[Col.NEEDS_REVIEW] = True
+        row[Col.NOTE] = _join_notes(row[Col.NOTE], what)
+    return reason
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _check_diagnostics(
+    rechecked: list[str], flagged_overrides: list[str], flagged: list[str]
+) -> list[Diagnostic]:
+    """One line per kind of wrong-looking point: geocoded again, or kept and flagged."""
+    out = []
+    if rechecked:
+        were = "was" if len(rechecked) == 1 else "were"
+        out.append(
+            Diagnostic(
+                f"{_count(len(rechecked), 'cached point')} looked wrong ({summarise(rechecked)}) "
+                f"and {were} geocoded again"
+            )
+        )
+    if flagged_overrides:
+        out.append(
+            Diagnostic(
+                f"{_count(len(flagged_overrides), 'override point')} looked wrong "
+                f"({summarise(flagged_overrides)}): kept and flagged for review"
+            )
+        )
+    if flagged:
+        out.append(
+            Diagnostic(
+                f"{_count(len(flagged), 'geocoded point')} looked wrong ({summarise(flagged)}): "
+                "flagged for review"
+            )
+        )
+    return out
+
+
 def build_table(
     trial: Trial,
     *,
@@ -233,24 +315,33 @@ def build_table(
     overrides: pd.DataFrame | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    shapes: CountryShapes | None = None,
 ) -> BuiltTable:
     """The trial's site table; geocodes only rows without a cached point (all with `force`).
 
-    No disk access. The same address is looked up once; a registry point is per site.
+    No disk access (beyond reading the shipped outlines once when `shapes` is None). The same
+    address is looked up once; a registry point is per site. A cached point that looks wrong
+    (`checks.suspect_point`) is geocoded again, flagged, and its note says why; an override's
+    point is never moved, only flagged.
     """
+    shapes = default_shapes() if shapes is None else shapes
     base = site_rows(trial)
     cached = {} if force else _cached_rows(existing)
     lookups: dict[tuple[str, str, str], GeocodeResult | None] = {}
     rows = []
     n_geocoded = n_cached = n_overridden = n_lookups = 0
+    rechecked: list[str] = []
+    flagged_overrides: list[str] = []
+    flagged: list[str] = []
     for n, (row, site) in enumerate(zip(base, trial.sites, strict=True)):
         query = site_query(site)
         ov = find_override(row, overrides) if overrides is not None else None
         old = cached.get(row[Col.SITE_ID])
+        wrong = None
         if ov is not None:
             row.update(_result_columns(ov, query))
             n_overridden += 1
-        elif _reusable(old, row):
+        elif _reusable(old, row) and (wrong := _unflagged_reason(old, shapes)) is None:
             assert old is not None
             row.update({c: old[c] for c in COLUMNS if c not in row})
             n_cached += 1
@@ -268,6 +359,18 @@ def build_table(
                 n_lookups += 1
             row.update(_result_columns(res, query))
             n_geocoded += 1
+            if wrong is not None:
+                assert old is not None
+                row[Col.NEEDS_REVIEW] = True
+                row[Col.NOTE] = _join_notes(
+                    row[Col.NOTE],
+                    f"cached point ({old[Col.LATITUDE]:.5f}, {old[Col.LONGITUDE]:.5f}) "
+                    f"looked wrong ({wrong}); geocoded again",
+                )
+                rechecked.append(wrong)
+        newly = _flag_if_suspect(row, shapes)
+        if newly is not None:
+            (flagged_overrides if ov is not None else flagged).append(newly)
         rows.append(row)
         if progress is not None:
             progress(n + 1, len(base))
@@ -279,8 +382,9 @@ def build_table(
         overridden=n_overridden,
         lookups=n_lookups,
         needs_review=int(df[Col.NEEDS_REVIEW].sum()),
+        rechecked=len(rechecked),
     )
-    return BuiltTable(df, stats)
+    return BuiltTable(df, stats, tuple(_check_diagnostics(rechecked, flagged_overrides, flagged)))
 
 
 def read_existing(path: Path) -> tuple[pd.DataFrame | None, list[Diagnostic]]:
@@ -332,12 +436,16 @@ def ensure_table(
     trial: Trial,
     data_dir: str | os.PathLike = DEFAULT_DATA_DIR,
     geocoder: Geocoder | None = None,
+    *,
+    shapes: CountryShapes | None = None,
 ) -> BuiltTable:
     """The trial's table for the app: the cached file if current, else built offline and saved.
 
     Never raises on a bad cache file (it is set aside, and a diagnostic says so); a read-only
-    data dir only skips saving.
+    data dir only skips saving. A table with a point that looks wrong and is not yet flagged for
+    it is stale: that row is geocoded again (see `build_table`).
     """
+    shapes = default_shapes() if shapes is None else shapes
     path = table_path(trial, data_dir)
     diagnostics: list[Diagnostic] = []
     try:
@@ -356,6 +464,7 @@ def ensure_table(
         existing is not None
         and table_matches(existing, trial)
         and overrides_applied(existing, overrides)
+        and not unflagged_suspects(existing, shapes)
     ):
         return BuiltTable(existing, BuildStats(rows=len(existing), cached=len(existing)))
     built = build_table(
@@ -363,7 +472,9 @@ def ensure_table(
         existing=existing,
         geocoder=geocoder or LazyGeocoder(offline_geocoder),
         overrides=overrides,
+        shapes=shapes,
     )
+    diagnostics += built.diagnostics
     try:
         write_table(built.table, path)
     except OSError as e:

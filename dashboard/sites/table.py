@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.errors import TableError
-from dashboard.io import atomic_write_text
+from dashboard.io import atomic_write_text, check_input_file
 from dashboard.model import Precision, Source
 
 
@@ -161,6 +161,9 @@ def _cut_short(path: Path) -> bool:
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """The cached table at `path`, validated; TableError if it is corrupt or not a site table."""
     path = Path(path)
+    # Never open a device, FIFO or kernel file: PathError (an OSError), not a TableError that
+    # would have the caller set it aside. FileNotFoundError when there is nothing there.
+    check_input_file(path, "a site table file (a regular file)")
     if _cut_short(path):
         # pandas would read a row cut mid-way as a short row padded with blanks.
         raise TableError(f"{path}: truncated site table (it does not end with a newline)")
@@ -217,6 +220,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
 def set_aside(path: str | os.PathLike) -> Path:
     """Rename a bad table to `<name>.corrupt-<timestamp>` and return the new path."""
     path = Path(path)
+    # Only ever a regular file: a device or FIFO is refused (PathError), never renamed.
+    check_input_file(path, "a site table file (a regular file) to set aside")
     target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
     n = 1
     while target.exists():

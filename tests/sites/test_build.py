@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 import pandas as pd
 import pytest
-from paths import OVERRIDES, ROOT, SEED, SEED_TABLE
+from paths import OVERRIDES, ROOT, SECOND, SECOND_TABLE, SEED, SEED_TABLE
 
 import dashboard.geocoding.sources as sources
 import dashboard.io
 from dashboard import cli
 from dashboard.errors import TableError
+from dashboard.geo import distance_km
+from dashboard.ingest import load_trial
 from dashboard.model import GeocodeResult, Site, Trial, make_site_id
 from dashboard.sites import build
 from dashboard.sites import table as store
 from dashboard.sites.build import (
     build_table,
+    default_shapes,
     ensure_table,
     load_overrides,
     table_matches,
 )
+from dashboard.sites.checks import CountryShapes
 from dashboard.sites.table import read_table
 
 
@@ -37,8 +43,10 @@ class CountingGeocoder:
         self.calls.append(site.city)
         if self.fail_on is not None and len(self.calls) == self.fail_on:
             raise RuntimeError("geocoder exploded")
-        h = sum(map(ord, site.city)) % 80
-        return GeocodeResult(h, h, "city", "gazetteer", site.city, site.city)
+        # A point in mainland France (the fake trials' sites are French), so the point checks
+        # let it stand and a cached one is reused.
+        h = sum(map(ord, site.city)) % 40
+        return GeocodeResult(44 + h / 10, 1 + h / 20, "city", "gazetteer", site.city, site.city)
 
 
 def _trial(*cities: str) -> Trial:
@@ -345,3 +353,147 @@ def test_ensure_table_refreshes_record_columns_without_geocoding_again(tmp_path)
     assert df["status"].tolist() == ["RECRUITING", "RECRUITING"]
     assert geo.calls == ["Paris", "Lyon"]  # no new lookups
     assert read_table(tmp_path / "NCT00000001.sites.csv")["status"].tolist() == ["RECRUITING"] * 2
+
+
+# ----------------------------------------------------------------------------- wrong cached points
+
+
+def _copy_shipped(tmp_path, record, table):
+    """A data dir holding a copy of a shipped record, its table and the overrides file."""
+    for path in (record, table, OVERRIDES):
+        shutil.copy(path, tmp_path / path.name)
+    return load_trial(tmp_path / record.name), tmp_path / table.name
+
+
+def _corrupt(path, points: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """Overwrite some rows' points in the table file; the original table is returned."""
+    original = read_table(path)
+    bad = original.copy()
+    for site_id, (lat, lon) in points.items():
+        bad.loc[bad["site_id"] == site_id, ["latitude", "longitude"]] = (lat, lon)
+    store.write_table(bad, path)
+    return original
+
+
+def _point(df: pd.DataFrame, site_id: str) -> tuple[float, float]:
+    row = df[df["site_id"] == site_id].iloc[0]
+    return float(row["latitude"]), float(row["longitude"])
+
+
+def test_a_table_with_a_0_0_or_swapped_point_is_geocoded_again_and_flagged(tmp_path):
+    """The issue: a 0,0 or swapped cached point was drawn and exported; now it is redone."""
+    trial, path = _copy_shipped(tmp_path, SEED, SEED_TABLE)
+    paris, thessaloniki = "NCT04270409-041", "NCT04270409-049"
+    original = read_table(path)
+    lat, lon = _point(original, thessaloniki)
+    _corrupt(path, {paris: (0.0, 0.0), thessaloniki: (lon, lat)})
+    corrupted = path.read_bytes()
+
+    built = ensure_table(trial, tmp_path)  # the real offline geocoder
+
+    df = built.table
+    for site_id, why in ((paris, "0,0 is not a place"), (thessaloniki, "look swapped")):
+        row = df[df["site_id"] == site_id].iloc[0]
+        assert distance_km(*_point(df, site_id), *_point(original, site_id)) < 25
+        assert row["needs_review"] and why in row["note"] and "geocoded again" in row["note"]
+    others = df["site_id"].isin([paris, thessaloniki])
+    pd.testing.assert_frame_equal(
+        df[~others].reset_index(drop=True), original[~others].reset_index(drop=True)
+    )
+    assert path.read_bytes() != corrupted
+    pd.testing.assert_frame_equal(read_table(path), df)
+    assert [d.message for d in built.diagnostics] == [
+        "2 cached points looked wrong (0,0; swapped lat/lon) and were geocoded again"
+    ]
+    assert built.stats.rechecked == 2 and built.stats.geocoded == 2
+
+
+def test_a_rechecked_table_is_not_rebuilt_again(tmp_path):
+    """Once redone and flagged, the table is current: the next start reads it as it is."""
+    trial, path = _copy_shipped(tmp_path, SEED, SEED_TABLE)
+    _corrupt(path, {"NCT04270409-041": (0.0, 0.0)})
+    ensure_table(trial, tmp_path)
+    before = path.read_bytes()
+    again = ensure_table(trial, tmp_path, geocoder=CountingGeocoder(fail_on=1))
+    assert again.diagnostics == () and again.stats.cached == 105
+    assert path.read_bytes() == before
+
+
+def test_a_registry_point_in_another_country_is_geocoded_again(tmp_path):
+    """A registry row (NCT07062965) is checked the same way: Lyon's point moved to Chile."""
+    trial, path = _copy_shipped(tmp_path, SECOND, SECOND_TABLE)
+    lyon = "NCT07062965-141"
+    original = _corrupt(path, {lyon: (-33.45, -70.67)})
+    built = ensure_table(trial, tmp_path)
+    row = built.table[built.table["site_id"] == lyon].iloc[0]
+    assert distance_km(*_point(built.table, lyon), *_point(original, lyon)) < 25
+    assert row["geocoder"] == "registry"  # the record's own point stood the cross-check
+    assert row["needs_review"] and "outside France (in Chile)" in row["note"]
+    assert built.stats.rechecked == 1
+
+
+def test_an_override_that_looks_wrong_is_flagged_but_never_moved(tmp_path):
+    """Overrides are a person's correction: a swapped one is flagged, kept, and not redone."""
+    _write_overrides(tmp_path / "overrides.csv", ",,Lyon,,France,4.84,45.76,city,by hand\n")
+    geo = CountingGeocoder()
+    built = ensure_table(_trial("Paris", "Lyon"), tmp_path, geocoder=geo)
+    row = built.table.iloc[1]
+    assert (row["geocoder"], row["latitude"], row["longitude"]) == ("override", 4.84, 45.76)
+    assert row["needs_review"] and row["note"].startswith("by hand; override point looks wrong")
+    assert "look swapped" in row["note"]
+    assert [d.message for d in built.diagnostics] == [
+        "1 override point looked wrong (swapped lat/lon): kept and flagged for review"
+    ]
+    path = tmp_path / "NCT00000001.sites.csv"
+    before = path.read_bytes()
+    again = ensure_table(_trial("Paris", "Lyon"), tmp_path, geocoder=geo)
+    assert geo.calls == ["Paris"] and again.diagnostics == ()
+    assert path.read_bytes() == before
+
+
+def test_a_geocoder_answer_that_looks_wrong_is_flagged_once_and_then_reused():
+    """A point the checks reject even after geocoding again is kept flagged, not redone forever."""
+
+    class NullIsland(CountingGeocoder):
+        def geocode(self, site: Site) -> GeocodeResult:
+            self.calls.append(site.city)
+            return GeocodeResult(0.0, 0.0, "city", "gazetteer", site.city, site.city)
+
+    first = build_table(_trial("Paris"), existing=None, geocoder=NullIsland())
+    assert first.table.loc[0, "needs_review"]
+    assert first.table.loc[0, "note"] == "point looks wrong (0,0 is not a place)"
+    assert [d.message for d in first.diagnostics] == [
+        "1 geocoded point looked wrong (0,0): flagged for review"
+    ]
+    geo = NullIsland()
+    again = build_table(_trial("Paris"), existing=first.table, geocoder=geo)
+    assert geo.calls == [] and again.diagnostics == ()
+    pd.testing.assert_frame_equal(again.table, first.table)
+
+
+def test_build_table_uses_the_outlines_it_is_given():
+    """`shapes` replaces the shipped outlines: without any, only 0,0 is judged."""
+    first = build_table(_trial("Paris", "Lyon"), existing=None, geocoder=CountingGeocoder()).table
+    first.loc[0, ["latitude", "longitude"]] = (2.35, 48.86)  # swapped
+    first.loc[1, ["latitude", "longitude"]] = (0.0, 0.0)
+    geo = CountingGeocoder()
+    build_table(_trial("Paris", "Lyon"), existing=first, geocoder=geo, shapes=CountryShapes.empty())
+    assert geo.calls == ["Lyon"]
+    geo = CountingGeocoder()
+    build_table(_trial("Paris", "Lyon"), existing=first, geocoder=geo, shapes=default_shapes())
+    assert geo.calls == ["Paris", "Lyon"]
+
+
+@pytest.mark.parametrize(
+    ("record", "table", "rows"), [(SEED, SEED_TABLE, 105), (SECOND, SECOND_TABLE, 202)]
+)
+def test_shipped_tables_pass_the_checks_unchanged(tmp_path, record, table, rows):
+    """No false positives: both shipped tables are read as they are, nothing is geocoded."""
+    trial, path = _copy_shipped(tmp_path, record, table)
+    before = path.read_bytes()
+    started = time.perf_counter()
+    built = ensure_table(trial, tmp_path, geocoder=CountingGeocoder(fail_on=1))
+    elapsed = time.perf_counter() - started
+    assert built.diagnostics == () and built.stats.cached == rows
+    assert path.read_bytes() == before
+    print(f"{table.name}: read and checked {rows} rows in {elapsed * 1000:.0f} ms")
