@@ -182,6 +182,9 @@ class Trial:
     countries: tuple[str, ...] = ()
     identifiers: tuple[Identifier, ...] = ()
     related_trials: tuple[RelatedTrial, ...] = ()
+    # The study's own contacts for every site (registry JSON's centralContacts; the text
+    # layout has none): whom to call when a site lists no contact of its own.
+    central_contacts: tuple[Contact, ...] = ()
 
     @property
     def sponsor(self) -> str:

@@ -319,11 +319,14 @@ def _investigators(r: _Reader, module: Mapping[str, Any], where: str) -> tuple[I
     return tuple(people)
 
 
-def _contacts(r: _Reader, location: Mapping[str, Any], where: str) -> tuple[Contact, ...]:
-    """A location's contacts[] (phoneExt, when given, is kept after the number)."""
+def _contacts(
+    r: _Reader, location: Mapping[str, Any], where: str, key: str = "contacts"
+) -> tuple[Contact, ...]:
+    """A location's contacts[] (or the module's `key="centralContacts"`): phoneExt, when
+    given, is kept after the number."""
     contacts: list[Contact] = []
-    for i, person in enumerate(r.items(location, "contacts", where)):
-        at = f"{where}.contacts[{i}]"
+    for i, person in enumerate(r.items(location, key, where)):
+        at = f"{where}.{key}[{i}]"
         phone = r.text(person, "phone", at)
         ext = r.text(person, "phoneExt", at)
         if phone and ext:
@@ -458,6 +461,7 @@ def trial_from_study(study: Mapping[str, Any], path: str) -> Trial:
         sponsors=_sponsors(r, sponsors, f"{ps}.sponsorCollaboratorsModule"),
         responsible_party=_responsible(r, sponsors, f"{ps}.sponsorCollaboratorsModule"),
         investigators=_investigators(r, contacts, at_contacts),
+        central_contacts=_contacts(r, contacts, at_contacts, key="centralContacts"),
         sites=with_site_ids(nct_id, sites),
         countries=_dedupe(s.country for s in sites),
         identifiers=_identifiers(r, ident, at_id),

@@ -13,21 +13,37 @@ from typing import Any
 import pandas as pd
 
 from dashboard.geo import EXPORT_DISTANCE_DECIMALS, rounded_in
-from dashboard.sites.table import DISPLAY_COLUMNS, EXPORT_COLUMNS, Col
+from dashboard.sites.table import EXPORT_COLUMNS, Col
 from dashboard.ui.map import located
-from dashboard.ui.panels import display_text
+from dashboard.ui.panels import display_text, location_note, plain_status, strip_region_key
 from dashboard.ui.state import distance_column
 
 # Spreadsheet programs run cells that start with these as formulas; site names come from
 # untrusted records, so exported text cells get a leading apostrophe.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# The site list a patient reads: the record's words (statuses in plain words, regions without
+# the registry's bracketed key), no geocoding terms. A "location" column is added only when a
+# site in view is placed more coarsely than its city.
+SHOWN_COLUMNS = (Col.FACILITY, Col.CITY, Col.STATE, Col.COUNTRY, Col.STATUS)
+LOCATION_COLUMN = "location"
+# Downloads keep the geocoding columns, and say which rows a person should check.
+DOWNLOAD_COLUMNS = (*EXPORT_COLUMNS, Col.NEEDS_REVIEW)
 
 
 def site_table(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
-    """The site list as shown: one row per site, plus a distance column when searching."""
-    out = pd.DataFrame(
-        {c: table[c].map(display_text) if c in table else "" for c in DISPLAY_COLUMNS}
-    )
+    """The site list as shown: one row per site, plus a distance column when searching and a
+    plain "location" note when some site is only placed at its region (or district, country)."""
+    cells = {
+        c: table[c].map(display_text) if c in table else pd.Series("", index=table.index)
+        for c in SHOWN_COLUMNS
+    }
+    cells[Col.STATE] = cells[Col.STATE].map(strip_region_key)
+    cells[Col.STATUS] = cells[Col.STATUS].map(plain_status)
+    out = pd.DataFrame(cells)
+    if Col.PRECISION in table.columns:
+        notes = table[Col.PRECISION].map(lambda p: location_note(display_text(p)))
+        if notes.astype(bool).any():
+            out[LOCATION_COLUMN] = notes
     if units is not None and Col.DISTANCE_KM in table.columns:
         out.insert(
             0,
@@ -46,7 +62,7 @@ def _defuse(value: Any) -> Any:
 
 def export_frame(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
     """The current view with true coordinates, ready to save (distance in `units` if any)."""
-    cols = [c for c in EXPORT_COLUMNS if c in table.columns]
+    cols = [c for c in DOWNLOAD_COLUMNS if c in table.columns]
     out = table[cols].copy()
     if units is not None and Col.DISTANCE_KM in table.columns:
         out[distance_column(units)] = table[Col.DISTANCE_KM].map(
@@ -59,7 +75,9 @@ def to_csv_bytes(table: pd.DataFrame, units: str | None = None) -> bytes:
     """The current view as UTF-8 CSV bytes."""
     out = export_frame(table, units)
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+        if pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map({True: "true", False: "false"})  # as in the site table file
+        elif out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(_defuse)
     # RFC 4180 line ends (CRLF): a cell holding a lone CR or LF is then always quoted, so no
     # reader splits a row inside it.

@@ -49,6 +49,20 @@ UPLOAD_CACHE_ENTRIES = 8
 # matching, so 5 MB of made-up sites (~57,000) would hold a core for most of an hour.
 # The largest real trials list a few thousand sites.
 MAX_UPLOAD_SITES = 2_000
+# The site table's column widths: the facility is pinned (it stays while the table scrolls
+# sideways on a phone) and leaves room beside it for the distance; short columns stay narrow.
+SITE_TABLE_COLUMNS: dict[str, Any] = {
+    **{
+        flt.distance_column(u): st.column_config.NumberColumn(flt.distance_column(u), width=104)
+        for u in flt.UNITS
+    },
+    Col.FACILITY: st.column_config.TextColumn("facility", width="medium", pinned=True),
+    Col.CITY: st.column_config.TextColumn("city", width="small"),
+    Col.STATE: st.column_config.TextColumn("state", width="small"),
+    Col.COUNTRY: st.column_config.TextColumn("country", width="small"),
+    Col.STATUS: st.column_config.TextColumn("status", width="small"),
+    "location": st.column_config.TextColumn("location", width="medium"),
+}
 
 # Widget keys: tests and the URL logic address widgets by these.
 K_TRIAL = flt.WIDGET_KEYS["trial"]
@@ -169,28 +183,24 @@ def gazetteer() -> Any:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def find_place(query: str) -> tuple[str, float, float] | None:
-    """A place typed in the "near" box as (name, lat, lon), or None when it is not known.
+def find_place(query: str, prefer: tuple[str, ...] = ()) -> Any:
+    """Every reading of a place typed in the "near" box (a PlaceSearch), the trial's countries
+    (`prefer`, ISO codes) first. Raises ValueError (with a message for the page) when the entry
+    cannot name a place."""
+    from dashboard.geocoding.place_search import search_places
 
-    Raises ValueError (with a message for the page) when the entry cannot name a place.
-    """
-    from dashboard.geocoding.place_search import resolve_place
-
-    match = resolve_place(query, gazetteer())
-    if match is None:
-        return None
-    return match.name, float(match.latitude), float(match.longitude)
+    return search_places(query, gazetteer(), prefer)
 
 
 class PlaceSearchUnavailable(ValueError):
     """The place search failed for a reason of the server's, not of what was typed."""
 
 
-def find_place_safely(query: str) -> tuple[str, float, float] | None:
+def find_place_safely(query: str, prefer: tuple[str, ...] = ()) -> Any:
     """`find_place`, with any unexpected failure turned into a one-line message (and retried
     on the next run, since a failed call is not cached)."""
     try:
-        return find_place(query)
+        return find_place(query, prefer)
     except ValueError:
         raise
     except Exception as exc:
@@ -207,6 +217,31 @@ def outlines() -> dict[str, Any]:
     through st.cache_data's pickling cost more than drawing the page)."""
     with open(OUTLINES_PATH, encoding="utf-8") as fh:
         return views.trim_outlines(json.load(fh))
+
+
+# Places of 100,000 people or more from the offline place index (views.gazetteer_places), for
+# the map's place names: a small file, so the page never loads the whole index just to label
+# the map (tests/ui/test_map.py keeps it in step with the index).
+STATIC_PLACES = Path(__file__).resolve().parents[1] / "static" / "places.json"
+K_RESET_MAP = "reset_map"
+S_MAP_RESETS = "_map_resets"
+
+
+@st.cache_resource(show_spinner=False)
+def place_labels() -> views.PlaceLabels | None:
+    """The map's place names, kept apart once per server (shared, read-only); None (no
+    names, the map still works) when the file cannot be read."""
+    try:
+        with open(STATIC_PLACES, encoding="utf-8") as fh:
+            return views.place_labels(json.load(fh))
+    except (OSError, ValueError, TypeError, IndexError):
+        LOG.exception("the map's place names could not be read from %s", STATIC_PLACES)
+        return None
+
+
+def _reset_map_view() -> None:
+    """ "Reset map view": the next map frames the view again (views.reset_view)."""
+    st.session_state[S_MAP_RESETS] = st.session_state.get(S_MAP_RESETS, 0) + 1
 
 
 # ---------------------------------------------------------------------------- view state
@@ -361,28 +396,16 @@ def sidebar_filters(table: pd.DataFrame) -> flt.Filters:
     st.sidebar.subheader("Filters")
     st.sidebar.multiselect("Country", countries, key=K_COUNTRY, placeholder="All countries")
     if statuses:
-        st.sidebar.multiselect("Site status", statuses, key=K_STATUS, placeholder="Any status")
+        st.sidebar.multiselect(
+            "Site status",
+            statuses,
+            key=K_STATUS,
+            placeholder="Any status",
+            format_func=panels.plain_status,
+        )
     else:
         st.session_state[K_STATUS] = []
         st.sidebar.caption("This record gives no site statuses.")
-    st.sidebar.subheader("Near a place")
-    st.sidebar.text_input(
-        "Place or coordinates",
-        key=K_NEAR,
-        max_chars=flt.MAX_NEAR_CHARS,
-        placeholder="Lyon, France  or  45.76, 4.84",
-        help="A city (optionally with its region or country), or latitude, longitude.",
-    )
-    st.sidebar.number_input(
-        "Radius",
-        key=K_RADIUS,
-        min_value=flt.MIN_RADIUS,
-        max_value=flt.MAX_RADIUS_KM,
-        value=None,
-        step=10.0,
-        placeholder="Any distance",
-    )
-    st.sidebar.radio("Units", flt.UNITS, key=K_UNITS, horizontal=True)
     st.sidebar.toggle(
         "Online basemap",
         key=K_BASEMAP,
@@ -393,6 +416,67 @@ def sidebar_filters(table: pd.DataFrame) -> flt.Filters:
     return flt.filters_from_widgets(st.session_state)
 
 
+def _default_radius() -> None:
+    """A place typed with no radius chosen starts at NCI's default (100 mi, or 200 km)."""
+    near = (st.session_state.get(K_NEAR) or "").strip()
+    if near and flt.radius_from_widget_or_none(st.session_state.get(K_RADIUS)) is None:
+        units = st.session_state.get(K_UNITS) or flt.DEFAULT_UNITS
+        st.session_state[K_RADIUS] = str(flt.DEFAULT_RADIUS[units])
+
+
+def _choose_place(entry: str) -> None:
+    """A "Did you mean" choice goes into the place box."""
+    st.session_state[K_NEAR] = entry
+
+
+def place_search_box() -> None:
+    """The patient's search, on the page itself (a phone never has to open the sidebar):
+    a ZIP code, postcode, city or "lat, lon", a radius (presets or typed), and units."""
+    units = st.session_state.get(K_UNITS) or flt.DEFAULT_UNITS
+    current = flt.radius_to_widget_value(st.session_state.get(K_RADIUS))
+    options = flt.radius_options()
+    if current not in options:
+        options.append(current)  # a typed or linked radius stays selectable
+    st.session_state[K_RADIUS] = current
+    place, within, unit_col = st.columns([3, 2, 1], vertical_alignment="bottom")
+    place.text_input(
+        "Find sites near: ZIP code, postcode, city, or lat, lon",
+        key=K_NEAR,
+        max_chars=flt.MAX_NEAR_CHARS,
+        placeholder="02115  ·  Lyon, France  ·  45.76, 4.84",
+        on_change=_default_radius,
+        help="A US ZIP code (02115), a postcode (75013, SW1A), a city with its state or "
+        "country (Boston MA, Lyon France), or latitude, longitude.",
+    )
+    within.selectbox(
+        "Within",
+        options,
+        key=K_RADIUS,
+        accept_new_options=True,
+        format_func=lambda v: v if v == flt.ANY_DISTANCE else f"{v} {units}",
+        help="Pick a distance, or type your own number.",
+    )
+    unit_col.radio("Units", flt.UNITS, key=K_UNITS, horizontal=True)
+    try:
+        flt.radius_from_widget(st.session_state.get(K_RADIUS), units)
+    except ValueError as exc:  # said in plain sight, not in a tooltip
+        st.error(f"Radius: {panels.escape_markdown(str(exc))}. Showing any distance instead.")
+
+
+def place_choices(vm: flt.ViewModel) -> None:
+    """ "Did you mean…": the other readings of an ambiguous place, one tap each."""
+    if not vm.place_choices:
+        return
+    st.caption(f"Showing {panels.escape_markdown(vm.place_name)}. Did you mean:")
+    for i, (label, entry) in enumerate(vm.place_choices):
+        st.button(
+            panels.escape_markdown(label),
+            key=f"place_choice_{i}",
+            on_click=_choose_place,
+            args=(entry,),
+        )
+
+
 def write_link(filters: flt.Filters) -> None:
     """Keep the URL in step with the view (only when it changed, so no rerun loop starts)."""
     params = flt.to_params(filters)
@@ -400,18 +484,74 @@ def write_link(filters: flt.Filters) -> None:
         st.query_params.from_dict(params)
 
 
-def trial_header(trial: Trial, uploaded: bool) -> None:
-    """Title, link to the registry and key facts."""
-    st.title(panels.escape_markdown(trial.title or trial.nct_id))
+def trial_header(trial: Trial, upload_name: str | None = None) -> None:
+    """A short title (the full one a tap away, so a phone's first screen keeps room for the
+    answer), the link to the registry, and a note while an uploaded record is shown."""
+    full = trial.title or trial.nct_id
+    short = panels.short_title(full)
+    st.title(panels.escape_markdown(short))
     link = panels.trial_link(trial)
-    source = " · uploaded record" if uploaded else ""
+    source = " · uploaded record" if upload_name is not None else ""
     if link:
-        st.markdown(f"**{trial.nct_id}** · [View on ClinicalTrials.gov]({link}){source}")
+        line = f"**{trial.nct_id}** · [View on ClinicalTrials.gov]({link}){source}"
     else:
-        st.markdown(f"**{panels.escape_markdown(trial.nct_id)}**{source}")
+        line = f"**{panels.escape_markdown(trial.nct_id)}**{source}"
+    # One row (it does not stack on a phone): the ID and link, and the full title a tap away.
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(line, width="content")
+        if short != full:
+            with st.popover("Full title", type="tertiary"):
+                st.markdown(panels.escape_markdown(full))
+    if upload_name is not None:
+        st.caption(panels.escape_markdown(panels.upload_note(upload_name)))
 
 
-def site_details_panel(view: pd.DataFrame, trial: Trial, units: str | None) -> None:
+def show_banner(banner: panels.Banner) -> None:
+    """A recruitment banner (plain text, escaped for Markdown)."""
+    text = panels.escape_markdown(banner.text)
+    if banner.kind == panels.WARNING:
+        st.warning(text)
+    else:
+        st.info(text)
+
+
+def nearest_sites(vm: flt.ViewModel, trial: Trial) -> None:
+    """The answer first: after a place search, the nearest site in one line, then whether the
+    trial (or that site) recruits, then the nearest few sites as cards with their contacts and
+    directions. Without a search, only the trial's recruitment banner."""
+    banner = panels.trial_status_banner(trial.status)
+    rows = vm.rows
+    located = (
+        rows.loc[rows[Col.DISTANCE_KM].notna()] if Col.DISTANCE_KM in rows.columns else rows[:0]
+    )
+    if vm.origin is None or vm.units is None or located.empty:
+        if banner:
+            show_banner(banner)
+        return
+    nearest = panels.site_card(located.iloc[0], trial, vm.origin, vm.units)
+    cards = panels.nearest_cards(located, trial, vm.origin, vm.units)
+    st.subheader(panels.escape_markdown(panels.answer_text(nearest)), anchor=False)
+    banner = banner or panels.nearest_site_banner(nearest, cards)
+    if banner:
+        show_banner(banner)
+    for number, card in enumerate(cards, start=1):
+        with st.container(border=True):
+            st.markdown(panels.card_markdown(card, number))
+    note = (
+        "Distances are in a straight line to each site's town or city centre, not to its "
+        "street address."
+    )
+    if any(card.study_contacts for card in cards):
+        note += " Where a site lists no contact of its own, the study's contact is shown."
+    st.caption(note)
+
+
+def site_details_panel(
+    view: pd.DataFrame,
+    trial: Trial,
+    units: str | None,
+    origin: tuple[float, float] | None = None,
+) -> None:
     """The selected site's details (pick in the list or click a marker)."""
     ids = view[Col.SITE_ID].astype(str).tolist()
     labels = dict(
@@ -444,9 +584,10 @@ def site_details_panel(view: pd.DataFrame, trial: Trial, units: str | None) -> N
     details = panels.site_details(row, panels.find_site(trial, chosen), units)
     st.subheader(panels.escape_markdown(details.facility))
     st.dataframe(panels.rows_table(details.rows), hide_index=True, width="stretch")
-    if details.contacts:
-        st.caption("Contacts")
-        st.dataframe(panels.contacts_table(details.contacts), hide_index=True, width="stretch")
+    card = panels.site_card(row, trial, origin, units)
+    st.markdown("  \n".join(panels.next_step_lines(card)))
+    with st.expander("How this site was placed"):
+        st.dataframe(panels.rows_table(details.placement), hide_index=True, width="stretch")
 
 
 def text_list(items: tuple[str, ...] | list[str], empty: str = "None given.") -> None:
@@ -541,6 +682,7 @@ def main() -> None:
         if st.session_state.get(K_TRIAL) not in records:
             st.session_state[K_TRIAL] = default_trial
         st.sidebar.selectbox("Record", trials, key=K_TRIAL, on_change=_clear_filters)
+    picker_note = st.sidebar.empty()  # filled once we know whether an upload is shown
     st.sidebar.file_uploader(
         "Or upload a record (text or ClinicalTrials.gov JSON)",
         type=["txt", "json"],
@@ -549,8 +691,14 @@ def main() -> None:
     )
     upload = _uploaded()
     diagnostics: tuple[Diagnostic, ...] = ()
+    upload_name: str | None = None
     if upload is not None:
         trial, table = upload
+        upload_name = st.session_state[K_UPLOAD].name
+        if trials:
+            picker_note.caption(
+                "Your uploaded file is shown instead; remove it to see this record."
+            )
     elif trials:
         trial, table, diagnostics = _load_listed(st.session_state.get(K_TRIAL) or default_trial)
     else:
@@ -558,33 +706,42 @@ def main() -> None:
         st.error(f"No trial record in {where}. Add one, or upload a record.")
         return
 
-    filters = sidebar_filters(table)
+    sidebar_filters(table)
+    trial_header(trial, upload_name)
+    place_search_box()
+    filters = flt.filters_from_widgets(st.session_state)
     write_link(filters)
 
-    trial_header(trial, uploaded=upload is not None)
     for diagnostic in diagnostics:
         st.warning(panels.escape_markdown(diagnostic.message))
 
     try:
-        vm = flt.derive_view(table, filters, find_place_safely)
+        # The trial's countries, most sites first: "02115" is read in the US before Korea.
+        codes = table[Col.COUNTRY_CODE].astype(str)
+        prefer = tuple(c for c in codes[codes != ""].value_counts().index)
+        vm = flt.derive_view(table, filters, functools.partial(find_place_safely, prefer=prefer))
     except Exception:  # never a traceback on the page: say so and show the whole trial
         LOG.exception("deriving the view failed for %r", filters)
         st.error("This view could not be prepared; showing every site instead.")
         vm = flt.derive_view(table, flt.Filters(trial=filters.trial), lambda _: None)
+    nearest_sites(vm, trial)
     for notice in vm.notices:
         show_notice(notice)
+    place_choices(vm)
     deck = views.build_deck(
         vm.points,
         OUTLINES_URL if STATIC_OUTLINES.is_file() else outlines(),
         origin=vm.origin,
         radius_km=vm.radius_km,
         basemap=bool(st.session_state.get(K_BASEMAP)),
+        places=place_labels(),
+        resets=st.session_state.get(S_MAP_RESETS, 0),
     )
 
     a, b, c = st.columns(3)
     a.metric("Sites shown", f"{vm.n_shown} of {vm.n_total}")
     b.metric("Countries shown", vm.n_countries)
-    c.metric("Trial status", panels.humanize(trial.status) or panels.NOT_GIVEN)
+    c.metric("Trial status", panels.plain_status(trial.status) or panels.NOT_GIVEN)
 
     map_col, detail_col = st.columns([2, 1])
     with map_col:
@@ -596,16 +753,30 @@ def main() -> None:
             height=MAP_HEIGHT_PX,
             alt=f"Map of {vm.n_shown} trial sites",
         )
+        legend = views.legend_entries(vm.points, vm.color_key, origin=vm.origin is not None)
+        if legend:
+            st.vega_lite_chart(views.legend_spec(legend), width="stretch")
+        st.button(
+            "Reset map view",
+            key=K_RESET_MAP,
+            on_click=_reset_map_view,
+            help="Back to the view the map opened with. Zoom with + and −, the mouse wheel "
+            "or two fingers; drag to move.",
+        )
         if vm.n_unplaced:
             st.caption(f"{vm.n_unplaced} site(s) in view could not be placed on the map.")
         if vm.color_key == Col.COUNTRY:
             st.caption("Markers are coloured by country (the record gives no site statuses).")
     with detail_col:
-        site_details_panel(vm.rows, trial, vm.units)
+        site_details_panel(vm.rows, trial, vm.units, vm.origin)
 
-    st.subheader("Nearest sites" if vm.origin else "Sites")
+    st.subheader("All sites in view, nearest first" if vm.origin else "Sites")
     st.dataframe(
-        exports.site_table(vm.rows, vm.units), hide_index=True, width="stretch", key=K_TABLE
+        exports.site_table(vm.rows, vm.units),
+        hide_index=True,
+        width="stretch",
+        key=K_TABLE,
+        column_config=SITE_TABLE_COLUMNS,
     )
     snapshot = vm.rows.copy()
     # An uploaded record names itself: keep only safe characters in the download's file name.

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
-from dashboard.geo import format_distance
-from dashboard.model import Contact, Site, Trial, is_nct_id
+from dashboard.geo import from_km
+from dashboard.model import Contact, Precision, Site, Trial, is_nct_id
 from dashboard.sites.table import Col, to_bool
 
 # Everything Markdown (CommonMark + GitHub + Streamlit's extensions) may treat as syntax:
@@ -30,16 +31,74 @@ ECHO_CHARS = 80
 BIDI_CONTROLS = dict.fromkeys(
     [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 )
-BAR_HEIGHT_PX = 18
+# The sites-per-country chart: room per bar so every country is named, names cut only past
+# this width, and the axis stretched this much past the longest bar for its count.
+BAR_HEIGHT_PX = 22
+COUNTRY_LABEL_LIMIT_PX = 180
+VALUE_ROOM = 1.1
+
+# ClinicalTrials.gov's recruitment statuses (overall and per site) in the registry's own words.
+STATUS_WORDS: dict[str, str] = {
+    "RECRUITING": "Recruiting",
+    "NOT_YET_RECRUITING": "Not yet recruiting",
+    "ACTIVE_NOT_RECRUITING": "Active, not recruiting",
+    "ENROLLING_BY_INVITATION": "Enrolling by invitation",
+    "COMPLETED": "Completed",
+    "SUSPENDED": "Suspended",
+    "TERMINATED": "Terminated",
+    "WITHDRAWN": "Withdrawn",
+    "AVAILABLE": "Available",
+    "NO_LONGER_AVAILABLE": "No longer available",
+    "TEMPORARILY_NOT_AVAILABLE": "Temporarily not available",
+    "APPROVED_FOR_MARKETING": "Approved for marketing",
+    "WITHHELD": "Withheld",
+    "UNKNOWN": "Unknown status",
+}
+# Statuses under which a patient can join now or soon: such sites are listed first.
+OPEN_STATUSES = frozenset(
+    {"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE"}
+)
+# The title shown on top of the page (the full title is one tap away).
+SHORT_TITLE_CHARS = 60
+# How many of the nearest sites the page lists as cards.
+NEAREST_CARDS = 5
+# What a link may look like once built here: a scheme we use, then no space, quote, bracket,
+# parenthesis or backslash (so it cannot end a Markdown link early or start HTML).
+SAFE_URL = re.compile(r"(?:https://|tel:|mailto:)[^\s()<>\[\]\\\"'`]+")
+# A phone number as people write it: digits with +, spaces, dashes, dots, parentheses, and an
+# extension ("ext. 12", "x12") at the end. Anything else (letters, a URL, a newline) gets no link.
+PHONE_NUMBER = re.compile(r"\+?[0-9 ().\-]+")
+PHONE_EXTENSION = re.compile(
+    r"(?P<number>.+?) *(?:ext\.?|extension|x) *(?P<ext>\+?[0-9]{1,6})", re.I
+)
+MIN_PHONE_DIGITS = 5  # shorter is a fragment ("+33 1"), not a number to dial
+MAX_PHONE_DIGITS = 15  # E.164
+MAX_PHONE_CHARS = 40
+# An e-mail address a mail program accepts without surprises (no quotes, spaces or comments).
+EMAIL_ADDRESS = re.compile(
+    r"[A-Za-z0-9_%+'-]+(?:\.[A-Za-z0-9_%+'-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+MAX_EMAIL_CHARS = 254
+OSM_DIRECTIONS = "https://www.openstreetmap.org/directions?engine=fossgis_osrm_car&route="
+OSM_MAP_ZOOM = 12
+GOOGLE_MAPS_SEARCH = "https://www.google.com/maps/search/?api=1&query="
+MAX_MAP_QUERY_CHARS = 200
+# A registry's region names may carry its own key in brackets: "Barcelona [barcelona]".
+REGION_KEY_SUFFIX = re.compile(r"\s*\[[^\[\]]*\]\s*$")
+INFO = "info"
+WARNING = "warning"
 
 
 @dataclass(frozen=True)
 class SiteDetails:
-    """What the page shows for one selected site."""
+    """What the page shows for one selected site: `rows` for everyone, `placement` (how the
+    site's point was found, in the geocoder's terms) for staff, under its own expander."""
 
     facility: str
     rows: tuple[tuple[str, str], ...]
     contacts: tuple[Contact, ...] = ()
+    placement: tuple[tuple[str, str], ...] = ()
 
 
 def escape_markdown(text: str) -> str:
@@ -73,6 +132,42 @@ def humanize(code: str) -> str:
     return code
 
 
+def status_code(text: str) -> str:
+    """A status as the registry's code: "Active, not recruiting" -> ACTIVE_NOT_RECRUITING."""
+    return re.sub(r"[\s,]+", "_", display_text(text).strip()).upper().strip("_")
+
+
+def plain_status(text: str) -> str:
+    """A recruitment status in plain words ("" when empty): RECRUITING -> Recruiting,
+    ACTIVE_NOT_RECRUITING -> Active, not recruiting; a code we do not know is humanized."""
+    text = display_text(text).strip()
+    if not text:
+        return ""
+    return STATUS_WORDS.get(status_code(text)) or humanize(text)
+
+
+def is_open_status(text: str) -> bool:
+    """Whether a status lets a patient join now or soon (recruiting, not yet recruiting...)."""
+    return status_code(text) in OPEN_STATUSES
+
+
+def strip_region_key(region: str) -> str:
+    """A region name without the registry's bracketed key ("Barcelona [barcelona]")."""
+    return REGION_KEY_SUFFIX.sub("", display_text(region)).strip()
+
+
+def short_title(title: str, limit: int = SHORT_TITLE_CHARS) -> str:
+    """A title cut to at most `limit` characters at a word boundary, ending in "…" when cut."""
+    title = " ".join(str(title).split())
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–(") + "…"
+
+
 def _date(value: date | None) -> str:
     """A date as ISO text, or "not given"."""
     return value.isoformat() if value else NOT_GIVEN
@@ -102,7 +197,7 @@ def summary_rows(trial: Trial) -> list[tuple[str, str]]:
     enrollment = f"{trial.enrollment:,} participants" if trial.enrollment is not None else ""
     return [
         ("NCT ID", trial.nct_id),
-        ("Status", humanize(trial.status) or NOT_GIVEN),
+        ("Status", plain_status(trial.status) or NOT_GIVEN),
         ("Phase", _phase(trial.phases)),
         ("Enrollment", enrollment or NOT_GIVEN),
         ("Study type", humanize(trial.study_type) or NOT_GIVEN),
@@ -201,26 +296,10 @@ def find_site(trial: Trial, site_id: str) -> Site | None:
 def site_details(
     row: dict[str, Any] | pd.Series, site: Site | None = None, units: str | None = None
 ) -> SiteDetails:
-    """The selected site's facility, address, status, geocode and contacts."""
-    state = display_text(row.get(Col.STATE))
-    zip_code = site.zip if site else ""
-    address = ", ".join(
-        p
-        for p in (
-            display_text(row.get(Col.CITY)),
-            state,
-            zip_code,
-            display_text(row.get(Col.COUNTRY)),
-        )
-        if p
-    )
-    lat, lon = row.get(Col.LATITUDE), row.get(Col.LONGITUDE)
-    try:
-        point = f"{float(lat):.4f}, {float(lon):.4f}" if lat is not None else ""
-        if "nan" in point:
-            point = ""
-    except (TypeError, ValueError):
-        point = ""
+    """The selected site's facility, address, status, distance and contacts (`rows`), and how
+    its point was found (`placement`, for staff)."""
+    address = site_address(row, site)
+    point = _point_text(row.get(Col.LATITUDE), row.get(Col.LONGITUDE))
     precision = display_text(row.get(Col.PRECISION))
     geocoder = display_text(row.get(Col.GEOCODER))
     matched = display_text(row.get(Col.MATCHED_NAME))
@@ -228,21 +307,45 @@ def site_details(
     located_as = " ".join(p for p in parts if p)
     rows: list[tuple[str, str]] = [
         ("Address", address or NOT_GIVEN),
-        ("Status", humanize(display_text(row.get(Col.STATUS))) or NOT_GIVEN),
-        ("Site number", display_text(row.get(Col.SITE_NUMBER)) or NOT_GIVEN),
+        ("Status", plain_status(display_text(row.get(Col.STATUS))) or NOT_GIVEN),
+    ]
+    number = display_text(row.get(Col.SITE_NUMBER))
+    if number:  # the sponsor's own number: worth quoting on the phone, noise when absent
+        rows.append(("Site number", number))
+    distance = row.get(Col.DISTANCE_KM)
+    if units is not None and distance is not None and not pd.isna(distance):
+        basis = centre_words(precision)
+        shown = patient_distance(float(distance), units)  # as the nearest-site cards say it
+        rows.append(("Distance", f"{shown} (to the {basis})" if basis else shown))
+    elif location_note(precision):
+        rows.append(("Location", location_note(precision)))
+    placement: list[tuple[str, str]] = [
         ("Located as", located_as or "not located"),
         ("Coordinates", point or "none"),
     ]
+    registry = _point_text(row.get(Col.REGISTRY_LATITUDE), row.get(Col.REGISTRY_LONGITUDE))
+    if registry:
+        placement.append(("Registry point (not used)", registry))
     if _is_true(row.get(Col.NEEDS_REVIEW)):
-        rows.append(("Review", "the position of this site is uncertain"))
-    distance = row.get(Col.DISTANCE_KM)
-    if units is not None and distance is not None and not pd.isna(distance):
-        rows.append(("Distance", format_distance(float(distance), units)))
+        placement.append(("Review", "the position of this site is uncertain"))
+    note = display_text(row.get(Col.NOTE))
+    if note:
+        placement.append(("Note", note))
     return SiteDetails(
         facility=display_text(row.get(Col.FACILITY)) or "(unnamed site)",
         rows=tuple(rows),
         contacts=site.contacts if site else (),
+        placement=tuple(placement),
     )
+
+
+def _point_text(lat: Any, lon: Any) -> str:
+    """A (lat, lon) pair as "45.7640, 4.8357", or "" when either is missing or not a number."""
+    try:
+        la, lo = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return ""
+    return f"{la:.4f}, {lo:.4f}" if math.isfinite(la) and math.isfinite(lo) else ""
 
 
 def _is_true(value: Any) -> bool:
@@ -253,16 +356,399 @@ def _is_true(value: Any) -> bool:
         return False
 
 
-def contacts_table(contacts: Sequence[Contact]) -> pd.DataFrame:
-    """Site contacts as a table: name, role, phone, email."""
-    return pd.DataFrame(
-        {
-            "name": [c.name for c in contacts],
-            "role": [humanize(c.role) for c in contacts],
-            "phone": [c.phone for c in contacts],
-            "email": [c.email for c in contacts],
-        }
+# ---------------------------------------------------------------------------------------------
+# The patient's view: the nearest sites as cards, each with a next step (call, write, go)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link the page shows: a label (plain text) and a URL built by this module."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ContactInfo:
+    """One contact, ready to show: its text and, when the text is a usable number or
+    address, a `tel:` or `mailto:` URL (None otherwise: the text is shown without a link)."""
+
+    name: str
+    role: str
+    phone: str
+    phone_url: str | None
+    email: str
+    email_url: str | None
+
+
+@dataclass(frozen=True)
+class SiteCard:
+    """One site as a patient sees it: where it is, how far, whether it recruits, whom to call."""
+
+    site_id: str
+    facility: str
+    city: str
+    address: str  # city, region, postcode, country
+    status: str  # in plain words; "" when the record gives none
+    status_open: bool | None  # None when no status is given
+    distance: str  # e.g. "95 km"; "" without a place search
+    basis: str  # what the distance is measured to: "city centre", "region centre"... or ""
+    approximate: bool  # the point is coarser than a city
+    contacts: tuple[ContactInfo, ...]
+    study_contacts: bool  # the contacts are the study's own, as the site lists none
+    links: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A line the page shows as an info or warning box (`kind` INFO or WARNING; plain text)."""
+
+    kind: str
+    text: str
+
+
+def _valid_point(lat: Any, lon: Any) -> tuple[float, float] | None:
+    """(lat, lon) as floats when both are finite and in range, else None."""
+    try:
+        la, lo = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(la) and math.isfinite(lo) and -90 <= la <= 90 and -180 <= lo <= 180):
+        return None
+    return la, lo
+
+
+def tel_url(phone: str) -> str | None:
+    """A `tel:` URL for a phone number as written in a record ("+33 4 72 11 73 11",
+    "1-800-718-1021 ext. 12"), or None when the text is not plainly a number.
+
+    Only digits, "+", spaces, dashes, dots, parentheses and a trailing extension are accepted;
+    the URL holds only "+", digits and ";ext=" (RFC 3966), so no text of the record reaches it.
+    """
+    text = str(phone).strip()
+    if not text or len(text) > MAX_PHONE_CHARS:
+        return None
+    ext = ""
+    extension = PHONE_EXTENSION.fullmatch(text)
+    if extension:
+        text, ext = extension["number"].strip(), extension["ext"]
+        if ext.startswith("+"):
+            # Some records put the country code in the extension field ("01.49.95.81.69",
+            # phoneExt "+33"): not an extension, so the link dials the number as written.
+            ext = ""
+    if not PHONE_NUMBER.fullmatch(text):
+        return None
+    digits = re.sub(r"[^0-9]", "", text)
+    if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS:
+        return None
+    plus = "+" if text.startswith("+") else ""
+    return f"tel:{plus}{digits}" + (f";ext={ext}" if ext else "")
+
+
+def mailto_url(email: str) -> str | None:
+    """A `mailto:` URL for a plain e-mail address, percent-encoded; None for anything else
+    (several addresses, a name, a URL, a newline...)."""
+    text = str(email).strip()
+    if len(text) > MAX_EMAIL_CHARS or not EMAIL_ADDRESS.fullmatch(text):
+        return None
+    return "mailto:" + quote(text, safe="@")
+
+
+def directions_url(origin: tuple[float, float], to: tuple[float, float]) -> str | None:
+    """OpenStreetMap driving directions from `origin` to `to` (both (lat, lon)); None when a
+    point is not a valid coordinate."""
+    start, end = _valid_point(*origin), _valid_point(*to)
+    if start is None or end is None:
+        return None
+    route = f"{start[0]:.5f},{start[1]:.5f};{end[0]:.5f},{end[1]:.5f}"
+    return OSM_DIRECTIONS + quote(route, safe="")
+
+
+def osm_map_url(point: tuple[float, float]) -> str | None:
+    """An OpenStreetMap page with a marker at `point` (lat, lon); None when it is not valid."""
+    valid = _valid_point(*point)
+    if valid is None:
+        return None
+    lat, lon = f"{valid[0]:.5f}", f"{valid[1]:.5f}"
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map={OSM_MAP_ZOOM}/{lat}/{lon}"
+
+
+def google_maps_url(*parts: str) -> str | None:
+    """A Google Maps search for a site by its name and address (which finds the building,
+    where our point is only the city's centre); None when there is nothing to search for."""
+    query = ", ".join(p for p in (" ".join(display_text(x).split()) for x in parts) if p)
+    if not query:
+        return None
+    return GOOGLE_MAPS_SEARCH + quote(query[:MAX_MAP_QUERY_CHARS], safe="")
+
+
+def study_url(nct_id: str) -> str | None:
+    """The study's page on ClinicalTrials.gov, only for a well-formed NCT ID."""
+    return f"https://clinicaltrials.gov/study/{nct_id}" if is_nct_id(str(nct_id)) else None
+
+
+def markdown_link(label: str, url: str | None) -> str:
+    """`[label](url)` for `st.markdown`, the label escaped; just the escaped label when the URL
+    is missing or is not one this module builds (a checked scheme, no character that could end
+    the link or start markup)."""
+    text = escape_markdown(shorten(label, 120))
+    if not url or not SAFE_URL.fullmatch(url):
+        return text
+    return f"[{text}]({url})"
+
+
+def centre_words(precision: str) -> str:
+    """What a distance is measured to, for a point of this precision ("" when not placed)."""
+    return {
+        Precision.CITY: "city centre",
+        Precision.DISTRICT: "district centre",
+        Precision.REGION: "region centre",
+        Precision.COUNTRY: "country centre",
+    }.get(display_text(precision).strip().lower(), "")
+
+
+def location_note(precision: str) -> str:
+    """A plain note for a point coarser than a city ("approximate: region centre"), else ""."""
+    words = centre_words(precision)
+    if not words or display_text(precision).strip().lower() == Precision.CITY:
+        return ""
+    return f"approximate: {words}"
+
+
+def patient_distance(distance_km: float, units: str) -> str:
+    """A distance as a patient reads it: whole km or mi ("95 km", "1,204 mi"; "less than 1 km"
+    for a site in the searched town); our points are town centres, so decimals would claim a
+    precision we do not have."""
+    value = round(from_km(float(distance_km), units))
+    return f"less than 1 {units}" if value < 1 else f"{value:,} {units}"
+
+
+def site_address(row: dict[str, Any] | pd.Series, site: Site | None = None) -> str:
+    """City, region (without the registry's bracketed key), postcode and country."""
+    parts = (
+        display_text(row.get(Col.CITY)),
+        strip_region_key(display_text(row.get(Col.STATE))),
+        site.zip if site else "",
+        display_text(row.get(Col.COUNTRY)),
     )
+    return ", ".join(p for p in (x.strip() for x in parts) if p)
+
+
+def contact_info(contact: Contact) -> ContactInfo:
+    """A record's contact with its links (a role such as CONTACT says nothing and is dropped)."""
+    role = humanize(contact.role)
+    return ContactInfo(
+        name=contact.name,
+        role="" if role.lower() in {"", "contact"} else role,
+        phone=contact.phone,
+        phone_url=tel_url(contact.phone),
+        email=contact.email,
+        email_url=mailto_url(contact.email),
+    )
+
+
+def site_card(
+    row: dict[str, Any] | pd.Series,
+    trial: Trial,
+    origin: tuple[float, float] | None = None,
+    units: str | None = None,
+) -> SiteCard:
+    """One row of the site table as a card: address, status, distance, contacts (the site's,
+    else the study's own), directions from the searched place (else a map) and the study page."""
+    site_id = display_text(row.get(Col.SITE_ID))
+    site = find_site(trial, site_id) if site_id else None
+    facility = display_text(row.get(Col.FACILITY)) or "(unnamed site)"
+    city = display_text(row.get(Col.CITY))
+    country = display_text(row.get(Col.COUNTRY))
+    status = display_text(row.get(Col.STATUS)).strip()
+    precision = display_text(row.get(Col.PRECISION))
+    distance = row.get(Col.DISTANCE_KM)
+    shown = ""
+    if units is not None and distance is not None and not pd.isna(distance):
+        shown = patient_distance(float(distance), units)
+    own = site.contacts if site else ()
+    contacts = own or trial.central_contacts
+    point = _valid_point(row.get(Col.LATITUDE), row.get(Col.LONGITUDE))
+    links: list[Link] = []
+    if point is not None and origin is not None:
+        route = directions_url(origin, point)
+        if route:
+            links.append(Link("Directions (OpenStreetMap)", route))
+    elif point is not None:
+        where = osm_map_url(point)
+        if where:
+            links.append(Link("Map (OpenStreetMap)", where))
+    search = google_maps_url(display_text(row.get(Col.FACILITY)), city, country)
+    if search:
+        links.append(Link("Find it on Google Maps", search))
+    study = study_url(trial.nct_id)
+    if study:
+        links.append(Link("Study page (ClinicalTrials.gov)", study))
+    return SiteCard(
+        site_id=site_id,
+        facility=facility,
+        city=city,
+        address=site_address(row, site),
+        status=plain_status(status),
+        status_open=is_open_status(status) if status else None,
+        distance=shown,
+        basis=centre_words(precision),
+        approximate=bool(location_note(precision)),
+        contacts=tuple(contact_info(c) for c in contacts),
+        study_contacts=not own and bool(contacts),
+        links=tuple(links),
+    )
+
+
+def contact_markdown(contact: ContactInfo) -> str:
+    """One contact as a Markdown line: name (role) · phone link · e-mail link (text escaped)."""
+    who = escape_markdown(contact.name) if contact.name else ""
+    if who and contact.role:
+        who += f" \\({escape_markdown(contact.role)}\\)"
+    parts = [who] if who else []
+    if contact.phone:
+        parts.append("phone " + markdown_link(contact.phone, contact.phone_url))
+    if contact.email:
+        parts.append("email " + markdown_link(contact.email, contact.email_url))
+    return " · ".join(parts)
+
+
+def next_step_lines(card: SiteCard) -> list[str]:
+    """Whom to contact and where to go, as Markdown lines: the site's contacts (else the
+    study's own, said so), then directions, a map search and the study page as links."""
+    lines: list[str] = []
+    if card.contacts:
+        label = "Study contact" if card.study_contacts else "Contact"
+        for contact in card.contacts:
+            text = contact_markdown(contact)
+            if text:
+                lines.append(f"{label}: {text}")
+    else:
+        lines.append("No contact is listed in this record; see the study page.")
+    if card.links:
+        lines.append(" · ".join(markdown_link(link.label, link.url) for link in card.links))
+    return lines
+
+
+def card_markdown(card: SiteCard, number: int | None = None) -> str:
+    """A card as one Markdown block of short lines (fits a 390 px phone; every record text is
+    escaped, every link built here)."""
+    head = f"{number}\\. " if number is not None else ""
+    lines = [f"**{head}{escape_markdown(card.facility)}**"]
+    if card.address:
+        lines.append(escape_markdown(card.address))
+    # No status: nothing to say per site (the trial's own status is shown above the list).
+    facts = [f"**{escape_markdown(card.status)}**"] if card.status else []
+    if card.distance:
+        if card.approximate:
+            facts.append(
+                f"about {card.distance} away, to the {card.basis} "
+                "\\(the town could not be placed\\)"
+            )
+        elif card.basis:
+            where = f"centre of {escape_markdown(card.city)}" if card.city else card.basis
+            facts.append(f"{card.distance} away, to the {where}")
+        else:
+            facts.append(f"{card.distance} away")
+    if facts:
+        lines.append(" · ".join(facts))
+    lines.extend(next_step_lines(card))
+    return "  \n".join(lines)
+
+
+def _status_rank(status: Any) -> int:
+    """Recruiting (or about to) first, then sites with no status, then closed ones."""
+    text = display_text(status).strip()
+    if not text:
+        return 1
+    return 0 if is_open_status(text) else 2
+
+
+def nearest_rows(rows: pd.DataFrame, limit: int = NEAREST_CARDS) -> pd.DataFrame:
+    """The nearest sites to list first: those recruiting or about to, then those with no
+    status, then closed ones; nearest first within each (ties in the order given)."""
+    if Col.DISTANCE_KM not in rows.columns or rows.empty:
+        return rows.iloc[0:0]
+    located = rows.loc[rows[Col.DISTANCE_KM].notna()]
+    statuses = (
+        located[Col.STATUS] if Col.STATUS in located.columns else pd.Series("", located.index)
+    )
+    ranked = located.assign(_rank=statuses.map(_status_rank).to_numpy(), _pos=range(len(located)))
+    ranked = ranked.sort_values(["_rank", Col.DISTANCE_KM, "_pos"], kind="stable")
+    return ranked.drop(columns=["_rank", "_pos"]).head(limit)
+
+
+def nearest_cards(
+    rows: pd.DataFrame,
+    trial: Trial,
+    origin: tuple[float, float],
+    units: str,
+    limit: int = NEAREST_CARDS,
+) -> list[SiteCard]:
+    """Cards for the nearest sites (see `nearest_rows`), with directions from `origin`."""
+    return [site_card(row, trial, origin, units) for _, row in nearest_rows(rows, limit).iterrows()]
+
+
+def answer_text(card: SiteCard) -> str:
+    """The one-line answer: "Nearest site: Hôpital X, Lyon — 3 km (city centre)" (plain text),
+    with the site's status after a "·" when the record gives one."""
+    where = ", ".join(p for p in (card.facility, card.city) if p)
+    text = f"Nearest site: {where}"
+    if card.distance:
+        text += f" — {card.distance}"
+        if card.approximate:
+            text += f" (approximate: {card.basis})"
+        elif card.basis:
+            text += f" ({card.basis})"
+    if card.status:
+        text += f" · {card.status}"
+    return text
+
+
+def trial_status_banner(status: str) -> Banner | None:
+    """What a patient must know first when the trial itself does not recruit (None when it
+    recruits or the record does not say)."""
+    code = status_code(status)
+    if not code or code in {"RECRUITING", "AVAILABLE"}:
+        return None
+    words = plain_status(status)
+    if code == "NOT_YET_RECRUITING":
+        return Banner(
+            INFO,
+            f"This trial has not started recruiting yet (status: {words}). "
+            "Sites are shown for reference; ask a site when it opens.",
+        )
+    if code == "ENROLLING_BY_INVITATION":
+        return Banner(
+            INFO,
+            f"This trial enrols by invitation only (status: {words}). "
+            "Ask the study team whether you can take part.",
+        )
+    return Banner(
+        WARNING, f"This trial is not recruiting (status: {words}). Sites are shown for reference."
+    )
+
+
+def nearest_site_banner(nearest: SiteCard, listed: Sequence[SiteCard]) -> Banner | None:
+    """A warning when the nearest site does not recruit, saying where the list goes on (None
+    when it recruits or gives no status). `listed` are the cards the page shows."""
+    if nearest.status_open is None:
+        return None
+    if status_code(nearest.status) == "NOT_YET_RECRUITING":
+        return Banner(INFO, "The nearest site has not started recruiting yet.")
+    if nearest.status_open:
+        return None
+    text = f"The nearest site is not recruiting (status: {nearest.status})."
+    if any(card.status_open for card in listed):
+        text += " Sites that are recruiting, or about to, are listed first below."
+    else:
+        text += " None of the sites listed below is recruiting."
+    return Banner(WARNING, text)
+
+
+def upload_note(name: str) -> str:
+    """What the page says while an uploaded record is shown (plain text)."""
+    return f"Showing your uploaded file {shorten(name)} — not saved; the link does not include it."
 
 
 def sites_per_country(table: pd.DataFrame) -> pd.DataFrame:
@@ -277,16 +763,49 @@ def sites_per_country(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def sites_per_country_spec(n_countries: int) -> dict[str, Any]:
-    """A Vega-Lite horizontal bar chart of `sites_per_country` (most first).
+    """A Vega-Lite horizontal bar chart of `sites_per_country`: every country named (none
+    skipped to avoid overlap: each bar gets BAR_HEIGHT_PX), its count written after its bar,
+    and an axis that counts whole sites.
 
-    A plain spec rather than st.bar_chart: that goes through Altair's schema validation,
-    which cost ~50 ms on every rerun for a 24-bar chart.
+    Bars keep the table's order (most first, ties alphabetical): `sort: None`. A plain spec
+    rather than st.bar_chart: that goes through Altair's schema validation, which cost
+    ~50 ms on every rerun for a 24-bar chart.
     """
     return {
-        "mark": {"type": "bar", "tooltip": True},
         "height": max(BAR_HEIGHT_PX * n_countries, BAR_HEIGHT_PX),
         "encoding": {
-            "y": {"field": "country", "type": "nominal", "sort": "-x", "title": None},
-            "x": {"field": "sites", "type": "quantitative", "title": "sites"},
+            "y": {
+                "field": "country",
+                "type": "nominal",
+                "sort": None,
+                "title": None,
+                "axis": {"labelOverlap": False, "labelLimit": COUNTRY_LABEL_LIMIT_PX},
+            },
+            "x": {
+                "field": "sites",
+                "type": "quantitative",
+                "title": "sites",
+                "axis": {"tickMinStep": 1, "format": "d"},
+            },
         },
+        "layer": [
+            {"mark": {"type": "bar", "tooltip": True, "aria": False}},
+            {
+                "mark": {
+                    "type": "text",
+                    "align": "left",
+                    "baseline": "middle",
+                    "dx": 4,
+                    "aria": False,
+                },
+                "encoding": {"text": {"field": "sites", "type": "quantitative", "format": "d"}},
+            },
+            # Invisible: stretches the axis past the longest bar so its count fits after it.
+            {
+                "transform": [{"calculate": f"datum.sites * {VALUE_ROOM}", "as": "room"}],
+                # The chart is described once (its "description"); marks are not read one by one.
+                "mark": {"type": "point", "opacity": 0, "aria": False},
+                "encoding": {"x": {"field": "room", "type": "quantitative", "title": "sites"}},
+            },
+        ],
     }

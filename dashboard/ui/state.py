@@ -33,6 +33,9 @@ PARAM_UNITS = "units"
 MAX_RADIUS_KM = 20_037.5
 # A "near" text longer than this is not a place name; refuse it instead of geocoding it.
 MAX_NEAR_CHARS = 200
+RADIUS_PRESETS = (20, 50, 100, 200, 500)  # as NCI's trial search offers them, in km or mi
+# The radius a place search starts with when none is chosen (NCI's default is 100 miles).
+DEFAULT_RADIUS = {"mi": 100, "km": 200}
 # A link naming many unknown countries lists this many and counts the rest.
 MAX_LISTED_UNKNOWN = 3
 # The smallest radius the page's box takes (about a hospital campus); smaller ones are refused.
@@ -286,28 +289,81 @@ WIDGET_KEYS: dict[str, str] = {
 }
 
 
+# The radius widget offers these (and takes a typed number): its value is text.
+ANY_DISTANCE = "Any distance"
+
+
+def radius_options() -> list[str]:
+    """The radius widget's choices: any distance, then the presets."""
+    return [ANY_DISTANCE, *(str(p) for p in RADIUS_PRESETS)]
+
+
+def radius_to_widget_value(value: Any) -> str:
+    """Whatever the radius widget holds (text, a number from an old session, None) as text."""
+    if value is None or value == "":
+        return ANY_DISTANCE
+    if isinstance(value, int | float):
+        return radius_to_widget(float(value))
+    return str(value)
+
+
+def radius_to_widget(radius: float | None) -> str:
+    """A radius as the radius widget shows it ("Any distance", "100", "12.5")."""
+    return ANY_DISTANCE if radius is None else format_radius(radius)
+
+
+def radius_from_widget(value: Any, units: str = DEFAULT_UNITS) -> float | None:
+    """The radius a widget value means; ValueError (with a readable reason) when it is not one."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", ANY_DISTANCE)):
+        return None
+    radius = parse_radius(value if isinstance(value, str) else float(value))
+    if radius is not None and to_km(radius, units) > MAX_RADIUS_KM:
+        raise ValueError(
+            f"radius {format_radius(radius)} {units} is more than half the Earth's "
+            "circumference; choose Any distance"
+        )
+    return radius
+
+
+def radius_from_widget_or_none(value: Any) -> float | None:
+    """`radius_from_widget`, None where it would raise."""
+    try:
+        return radius_from_widget(value)
+    except ValueError:
+        return None
+
+
 def filters_to_widgets(filters: Filters) -> dict[str, Any]:
-    """The widget values that show `filters` (lists for multiselects)."""
+    """The widget values that show `filters` (lists for multiselects, text for the radius)."""
     return {
         WIDGET_KEYS["trial"]: filters.trial,
         WIDGET_KEYS["countries"]: list(filters.countries),
         WIDGET_KEYS["statuses"]: list(filters.statuses),
         WIDGET_KEYS["near"]: filters.near,
-        WIDGET_KEYS["radius"]: filters.radius,
+        WIDGET_KEYS["radius"]: radius_to_widget(filters.radius),
         WIDGET_KEYS["units"]: filters.units,
     }
 
 
 def filters_from_widgets(state: Mapping[str, Any]) -> Filters:
     """The Filters the widgets say (missing or empty widgets mean no filter)."""
+    units = state.get(WIDGET_KEYS["units"]) or DEFAULT_UNITS
     return Filters(
         trial=state.get(WIDGET_KEYS["trial"]) or "",
         countries=tuple(state.get(WIDGET_KEYS["countries"]) or ()),
         statuses=tuple(state.get(WIDGET_KEYS["statuses"]) or ()),
         near=(state.get(WIDGET_KEYS["near"]) or "").strip(),
-        radius=state.get(WIDGET_KEYS["radius"]),
-        units=state.get(WIDGET_KEYS["units"]) or DEFAULT_UNITS,
+        radius=_radius_or_none(state.get(WIDGET_KEYS["radius"]), units),
+        units=units,
     )
+
+
+def _radius_or_none(value: Any, units: str) -> float | None:
+    """The widget's radius, or None when it holds no valid one (the page says why)."""
+    try:
+        return radius_from_widget(value, units)
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,7 +372,7 @@ def filters_from_widgets(state: Mapping[str, Any]) -> Filters:
 # A typed place -> its readings (a PlaceSearch, most likely first), or simply (name, lat, lon),
 # or None when it is not known. ValueError when the entry cannot name a place.
 PlaceLookup = Callable[[str], "PlaceSearch | tuple[str, float, float] | None"]
-RADIUS_PRESETS = (20, 50, 100, 200, 500)  # as NCI's trial search offers them, in km or mi
+
 INFO = "info"
 WARNING = "warning"
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,3 +84,74 @@ def streamlit_server(data_dir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+# ----------------------------------------------------------------------------- load tests
+
+
+def _proc_parent(pid: str) -> int | None:
+    """A process's parent pid from /proc/<pid>/stat, or None once it has gone."""
+    try:
+        stat = Path("/proc", pid, "stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the name (in parentheses) may hold spaces
+
+
+def server_pid(url: str) -> int:
+    """The pid of the `streamlit run` this process started for `url` (found in /proc)."""
+    port = str(urllib.parse.urlparse(url).port).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or _proc_parent(entry.name) != os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in argv and port in argv:
+            return int(entry.name)
+    raise LookupError(f"no streamlit process of ours serves {url}")
+
+
+def process_tree(pid: int) -> set[int]:
+    """A process and all its descendants, as pids (from /proc)."""
+    parents = {e.name: _proc_parent(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()}
+    tree, grew = {pid}, True
+    while grew:  # bounded: each pass adds at least one pid or stops
+        found = {int(p) for p, parent in parents.items() if parent in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return tree
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (VmRSS in /proc), in bytes."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            status = Path("/proc", str(p), "status").read_text()
+        except OSError:
+            continue  # ended between the scan and now
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024  # kB
+    return total
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """CPU time (user + system, all threads) the running processes `pids` have used so far."""
+    total = 0.0
+    for p in pids:
+        try:
+            fields = Path("/proc", str(p), "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every core of this machine has spent busy since boot (from /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # without guest time

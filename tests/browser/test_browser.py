@@ -194,12 +194,13 @@ def test_a_link_reproduces_its_view(page, server: str, params: dict, shown: str)
 
 def test_changing_a_filter_updates_the_link(page, server: str) -> None:
     open_view(page, server)
-    box = page.locator("input[aria-label='Place or coordinates']")
+    box = page.locator("input[aria-label^='Find sites near']")
     box.fill("Melbourne, Australia")
     box.press("Enter")
     page.wait_for_url("**near=Melbourne*")
     wait_idle(page)
-    page.get_by_text("site(s) of Melbourne").wait_for()
+    # A place typed with no radius starts at the default (200 km), and the page says so.
+    page.get_by_text("of Melbourne, Victoria, Australia").first.wait_for()
     assert "near=Melbourne" in page.url
 
 

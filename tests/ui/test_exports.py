@@ -29,12 +29,45 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
 def test_site_table_columns_and_distance() -> None:
     table = make_table()
     shown = site_table(table)
-    assert list(shown.columns) == ["facility", "city", "state", "country", "status", "precision"]
-    assert shown["precision"].iloc[-1] == ""  # NaN/None show as blank, not "nan"
+    # the patient's list: no geocoding terms (precision, geocoder), and every point is a city
+    # centre here, so no "location" note column either
+    assert list(shown.columns) == ["facility", "city", "state", "country", "status"]
+    assert shown["status"].iloc[-1] == ""  # NaN/None show as blank, not "nan"
     table[Col.DISTANCE_KM] = [1.0, 1.0, 1.0, 200.0, float("nan")]
     shown = site_table(table, "km")
     assert shown.columns[0] == "distance (km)"
     assert shown["distance (km)"].iloc[3] == 200.0
+
+
+def test_site_table_speaks_plain_words() -> None:
+    table = make_table(statuses=True)
+    table.loc[1, Col.STATUS] = "NOT_YET_RECRUITING"
+    table.loc[2, Col.STATUS] = "ACTIVE_NOT_RECRUITING"
+    table.loc[0, Col.STATE] = "Barcelona [barcelona]"
+    table.loc[3, Col.PRECISION] = "region"
+    shown = site_table(table)
+    assert shown["status"].tolist() == [
+        "Recruiting",
+        "Not yet recruiting",
+        "Active, not recruiting",
+        "Recruiting",
+        "",
+    ]
+    assert shown["state"].iloc[0] == "Barcelona"  # the registry's bracketed key is dropped
+    # a note only where the point is coarser than the city; "precision" is never shown
+    assert shown["location"].tolist() == ["", "", "", "approximate: region centre", ""]
+    assert "precision" not in shown.columns
+
+
+def test_csv_export_keeps_needs_review() -> None:
+    table = make_table()
+    table[Col.NEEDS_REVIEW] = [False, True, False, False, False]
+    rows = read_csv(to_csv_bytes(table))
+    assert [r["needs_review"] for r in rows] == ["false", "true", "false", "false", "false"]
+    # the geocoding columns stay in a download (for staff), after the point
+    assert list(rows[0])[-4:] == ["precision", "geocoder", "matched_name", "needs_review"]
+    geo = to_geojson(table)
+    assert geo["features"][1]["properties"]["needs_review"] is True
 
 
 def test_csv_export_round_trips_and_defuses_formulas() -> None:

@@ -13,17 +13,36 @@ from dashboard.ingest import load_trial
 from dashboard.model import Contact, Design, Eligibility, Site, Sponsor, Trial, make_site_id
 from dashboard.sites.table import Col, read_table
 from dashboard.ui.panels import (
+    INFO,
     NOT_GIVEN,
+    WARNING,
+    answer_text,
+    card_markdown,
     design_rows,
+    directions_url,
     eligibility_rows,
     escape_markdown,
     find_site,
+    google_maps_url,
     humanize,
+    mailto_url,
+    markdown_link,
+    nearest_rows,
+    nearest_site_banner,
+    osm_map_url,
+    patient_distance,
+    plain_status,
+    short_title,
+    site_card,
     site_details,
     sites_per_country,
     sites_per_country_spec,
+    strip_region_key,
+    study_url,
     summary_rows,
+    tel_url,
     trial_link,
+    trial_status_banner,
 )
 
 
@@ -203,9 +222,45 @@ def test_site_details_with_contacts_distance_and_missing_point() -> None:
     assert details.facility == "Hôpital B"
     assert rows["Address"] == "Paris, 75010, France"
     assert rows["Status"] == NOT_GIVEN
-    assert rows["Coordinates"] == "none"  # NaN is not shown as "nan, nan"
-    assert rows["Distance"] == "10.0 mi"
+    assert rows["Distance"] == "10 mi"
     assert details.contacts[0].email == "x@example.org"
+    # how the point was found is for staff, apart from what a patient reads
+    placement = dict(details.placement)
+    assert placement["Coordinates"] == "none"  # NaN is not shown as "nan, nan"
+    assert "Coordinates" not in rows and "Located as" not in rows
+
+
+def test_site_details_keep_geocoding_terms_apart_and_say_city_centre() -> None:
+    row = {
+        "site_id": "NCT04270409-001",
+        "facility": "Hôpital A",
+        "city": "Barcelona",
+        "state": "Barcelona [barcelona]",
+        "country": "Spain",
+        "status": "NOT_YET_RECRUITING",
+        "latitude": 41.38879,
+        "longitude": 2.15899,
+        "precision": "city",
+        "geocoder": "gazetteer",
+        "matched_name": "Barcelona",
+        "needs_review": True,
+        "registry_latitude": 43.1,
+        "registry_longitude": 12.4,
+        "distance_km": 3.2,
+    }
+    details = site_details(row, None, "km")
+    rows = dict(details.rows)
+    assert rows["Address"] == "Barcelona, Barcelona, Spain"  # no "[barcelona]"
+    assert rows["Status"] == "Not yet recruiting"
+    assert rows["Distance"] == "3 km (to the city centre)"
+    patient = " ".join(f"{k} {v}" for k, v in details.rows).lower()
+    for jargon in ("gazetteer", "precision", "geocoder", "matched", "registry"):
+        assert jargon not in patient
+    placement = dict(details.placement)
+    assert placement["Located as"] == "city (Barcelona) via gazetteer"
+    assert placement["Coordinates"] == "41.3888, 2.1590"
+    assert placement["Registry point (not used)"] == "43.1000, 12.4000"
+    assert "Review" in placement
 
 
 def test_sites_per_country_counts_most_first() -> None:
@@ -218,9 +273,327 @@ def test_sites_per_country_counts_most_first() -> None:
     assert sites_per_country(table.iloc[0:0]).empty
 
 
-def test_sites_per_country_chart_is_sorted_horizontal_bars() -> None:
-    spec = sites_per_country_spec(24)
-    assert spec["mark"]["type"] == "bar"
-    assert spec["encoding"]["y"]["field"] == "country"
-    assert spec["encoding"]["y"]["sort"] == "-x"  # most sites on top
-    assert spec["height"] >= 24 * 10
+@pytest.mark.parametrize(
+    "n_countries",
+    [
+        24,  # the seed: every one of its 24 countries must be named
+        1,
+        0,  # an empty view still gets a chart of one bar's height, not zero
+    ],
+)
+def test_sites_per_country_chart_names_every_country_and_counts_whole_sites(
+    n_countries: int,
+) -> None:
+    spec = sites_per_country_spec(n_countries)
+    bars, values, room = spec["layer"]
+    assert bars["mark"]["type"] == "bar"
+    y, x = spec["encoding"]["y"], spec["encoding"]["x"]
+    assert y["field"] == "country"
+    # the table's order (most sites first, ties alphabetical), not Vega's
+    assert y["sort"] is None
+    # no label skipped for lack of room, and room enough for a 13 px label per bar
+    assert y["axis"]["labelOverlap"] is False
+    assert spec["height"] >= max(n_countries, 1) * 20
+    # whole sites on the axis: ticks 1 apart at least, no "0.5"
+    assert x["axis"]["tickMinStep"] == 1 and x["axis"]["format"] == "d"
+    # each bar's count written after it, and the axis stretched so the longest one fits
+    assert values["mark"]["type"] == "text" and values["encoding"]["text"]["field"] == "sites"
+    assert values["mark"]["align"] == "left" and values["mark"]["dx"] > 0
+    assert room["mark"]["opacity"] == 0
+    assert room["encoding"]["x"]["field"] == "room"
+    assert "datum.sites *" in room["transform"][0]["calculate"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The patient's view: plain words, links built safely from untrusted text, the nearest cards
+
+# Markdown that would be live if it reached st.markdown unescaped: a link or image whose
+# target is not one we built, raw HTML, or a Streamlit directive.
+FOREIGN_LINK = re.compile(r"(?<!\\)\]\((?!https://|tel:|mailto:)")
+RAW_HTML = re.compile(r"(?<!\\)<[A-Za-z/!]")
+CODES = re.compile(r"\b[A-Z]+(?:_[A-Z]+)+\b|\bRECRUITING\b")
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("RECRUITING", "Recruiting"),
+        ("NOT_YET_RECRUITING", "Not yet recruiting"),
+        ("ACTIVE_NOT_RECRUITING", "Active, not recruiting"),
+        ("COMPLETED", "Completed"),
+        ("ENROLLING_BY_INVITATION", "Enrolling by invitation"),
+        ("SUSPENDED", "Suspended"),
+        ("TERMINATED", "Terminated"),
+        ("WITHDRAWN", "Withdrawn"),
+        ("AVAILABLE", "Available"),
+        ("NO_LONGER_AVAILABLE", "No longer available"),
+        ("TEMPORARILY_NOT_AVAILABLE", "Temporarily not available"),
+        ("APPROVED_FOR_MARKETING", "Approved for marketing"),
+        ("WITHHELD", "Withheld"),
+        # already plain words (the website's wording) read the same
+        ("Active, not recruiting", "Active, not recruiting"),
+        ("recruiting", "Recruiting"),
+        # a code we do not know is still made readable
+        ("SOME_NEW_STATUS", "Some new status"),
+        ("", ""),
+    ],
+)
+def test_plain_status(code: str, words: str) -> None:
+    assert plain_status(code) == words
+
+
+@pytest.mark.parametrize(
+    ("region", "shown"),
+    [
+        ("Barcelona [barcelona]", "Barcelona"),
+        ("Catalunya [cataluña]", "Catalunya"),
+        ("Victoria", "Victoria"),
+        ("[only a key]", ""),
+        ("A [b] c", "A [b] c"),  # only a trailing key is the registry's
+    ],
+)
+def test_strip_region_key(region: str, shown: str) -> None:
+    assert strip_region_key(region) == shown
+
+
+def test_short_title_cuts_at_a_word_within_the_limit() -> None:
+    title = (
+        "Isatuximab in Combination With Lenalidomide and Dexamethasone in High-risk "
+        "Smoldering Multiple Myeloma"
+    )
+    short = short_title(title)
+    assert short == "Isatuximab in Combination With Lenalidomide and…"
+    assert len(short) <= 60
+    assert short_title("ICARIA-SMM") == "ICARIA-SMM"  # short titles are left alone
+    assert len(short_title("x" * 500)) == 60  # one long word is cut anyway
+
+
+@pytest.mark.parametrize(
+    ("phone", "url"),
+    [
+        ("+33 4 72 11 73 11", "tel:+33472117311"),
+        ("1-800-718-1021", "tel:18007181021"),
+        ("(617) 555-0100", "tel:6175550100"),
+        ("04.72.11.73.11", "tel:0472117311"),
+        ("401-274-1122 ext. 12", "tel:4012741122;ext=12"),
+        ("555 0100 x 7", "tel:5550100;ext=7"),
+        # the registry's country code put in the extension field: dial the number as written
+        ("01.49.95.81.69 ext. +33", "tel:0149958169"),
+        # not plainly a number: shown as text, never linked
+        ("javascript:alert(1)", None),
+        ("tel:+1555", None),
+        ("+1 555 0100\n[call](javascript:alert(1))", None),
+        ("+1 555 0100](javascript:alert(1))", None),
+        ("555 0100\r\n", "tel:5550100"),  # surrounding blanks are only trimmed
+        ("call the desk", None),
+        ("+33 1", None),  # too short to be a number
+        ("1" * 16, None),  # longer than E.164 allows
+        ("٣٣٣ ٣٣٣٣", None),  # other scripts' digits are not dialled
+        ("", None),
+    ],
+)
+def test_tel_url_takes_only_a_plain_number(phone: str, url: str | None) -> None:
+    assert tel_url(phone) == url
+
+
+@pytest.mark.parametrize(
+    ("email", "url"),
+    [
+        ("a.b@example.org", "mailto:a.b@example.org"),
+        (
+            "ClinicalTrials.gov_Inquiries@pfizer.com",
+            "mailto:ClinicalTrials.gov_Inquiries@pfizer.com",
+        ),
+        ("o'brien+trial@example.co.uk", "mailto:o%27brien%2Btrial@example.co.uk"),
+        ("javascript:alert(1)", None),
+        ("javascript:alert(1)//@example.com", None),
+        ("x@example.org)](javascript:alert(1))", None),
+        ("x@example.org\nBcc: everyone@example.org", None),
+        ("x@example.org?subject=hi", None),
+        ("<x@example.org>", None),
+        ("Dr X <x@example.org>", None),
+        ("a@b", None),
+        ("two@example.org, three@example.org", None),
+        ("", None),
+    ],
+)
+def test_mailto_url_takes_only_a_plain_address(email: str, url: str | None) -> None:
+    assert mailto_url(email) == url
+
+
+def test_directions_map_and_study_links() -> None:
+    assert directions_url((45.76, 4.84), (45.17869, 5.71479)) == (
+        "https://www.openstreetmap.org/directions?engine=fossgis_osrm_car"
+        "&route=45.76000%2C4.84000%3B45.17869%2C5.71479"
+    )
+    assert osm_map_url((45.17869, 5.71479)) == (
+        "https://www.openstreetmap.org/?mlat=45.17869&mlon=5.71479#map=12/45.17869/5.71479"
+    )
+    # no link from a point that is not one
+    assert directions_url((float("nan"), 4.84), (45.0, 5.0)) is None
+    assert directions_url((45.0, 4.84), (91.0, 5.0)) is None
+    assert osm_map_url((45.0, float("inf"))) is None
+    assert study_url("NCT04270409") == "https://clinicaltrials.gov/study/NCT04270409"
+    assert study_url("NCT0427040](javascript:alert(1))") is None
+    assert study_url("") is None
+
+
+def test_google_maps_search_percent_encodes_the_record_text() -> None:
+    url = google_maps_url("Hôpital (A) [x](javascript:alert(1))", "Lyon\nFrance", "")
+    assert url is not None
+    assert url.startswith("https://www.google.com/maps/search/?api=1&query=")
+    query = url.split("query=", 1)[1]
+    assert re.fullmatch(r"[A-Za-z0-9%._~-]+", query), query  # nothing but encoded text
+    assert google_maps_url("", "  ") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "http://example.org",  # only https
+        "https://example.org/a b",  # a space would end the link
+        "https://example.org/)(javascript:alert(1))",
+        "tel:+1\n[x](javascript:alert(1))",
+        None,
+    ],
+)
+def test_markdown_link_refuses_urls_it_did_not_build(url: str | None) -> None:
+    assert markdown_link("click [here]", url) == escape_markdown("click [here]")
+
+
+def test_markdown_link_escapes_its_label() -> None:
+    link = markdown_link("[x](javascript:alert(1))", "tel:+15550100")
+    assert link == "[\\[x\\]\\(javascript\\:alert\\(1\\)\\)](tel:+15550100)"
+
+
+def test_patient_distance_is_whole_units() -> None:
+    assert patient_distance(92.7, "km") == "93 km"
+    assert patient_distance(1609.344, "mi") == "1,000 mi"
+    assert patient_distance(0.0, "km") == "less than 1 km"
+
+
+def card_row(**kw) -> dict:
+    """A row of the site table for make_trial()'s second site, after a place search."""
+    row = {
+        "site_id": "NCT04270409-002",
+        "facility": "Hôpital B",
+        "city": "Paris",
+        "state": "Île-de-France [idf]",
+        "country": "France",
+        "status": "RECRUITING",
+        "latitude": 48.8566,
+        "longitude": 2.3522,
+        "precision": "city",
+        "distance_km": 3.4,
+    }
+    row.update(kw)
+    return row
+
+
+def test_site_card_has_address_contacts_and_directions() -> None:
+    trial = make_trial()
+    card = site_card(card_row(), trial, origin=(48.9, 2.4), units="km")
+    assert card.address == "Paris, Île-de-France, 75010, France"  # postcode from the record
+    assert card.status == "Recruiting" and card.status_open is True
+    assert card.distance == "3 km" and card.basis == "city centre"
+    assert not card.study_contacts
+    (contact,) = card.contacts
+    assert contact.phone_url is None  # "+33 1" is too short to dial
+    assert contact.email_url == "mailto:x@example.org"
+    urls = [link.url for link in card.links]
+    assert urls[0].startswith("https://www.openstreetmap.org/directions?")
+    assert "route=48.90000%2C2.40000%3B48.85660%2C2.35220" in urls[0]
+    assert urls[-1] == "https://clinicaltrials.gov/study/NCT04270409"
+    text = card_markdown(card, 1)
+    assert "3 km away, to the centre of Paris" in text
+    assert "[x@example\\.org](mailto:x@example.org)" in text  # label escaped, URL as built
+    assert answer_text(card) == "Nearest site: Hôpital B, Paris — 3 km (city centre) · Recruiting"
+
+
+def test_site_card_falls_back_to_the_study_contact_and_a_map_link() -> None:
+    central = (Contact("Call Center", "", "1-800-718-1021", "info@example.com"),)
+    trial = make_trial(central_contacts=central)
+    # site 1 lists no contact of its own; no place searched: a map link, no distance
+    card = site_card(card_row(site_id="NCT04270409-001"), trial)
+    assert card.study_contacts
+    assert card.contacts[0].phone_url == "tel:18007181021"
+    assert card.distance == ""
+    assert card.links[0].url.startswith("https://www.openstreetmap.org/?mlat=48.85660")
+    text = card_markdown(card)
+    assert "Study contact: Call Center · phone [1\\-800\\-718\\-1021](tel:18007181021)" in text
+    # no contact anywhere: says so, and points to the study page
+    bare = site_card(card_row(site_id="NCT04270409-001"), make_trial())
+    assert "No contact is listed" in card_markdown(bare)
+
+
+def test_answer_says_when_a_point_is_only_approximate() -> None:
+    card = site_card(card_row(precision="region", status=""), make_trial(), (48.9, 2.4), "mi")
+    assert answer_text(card) == "Nearest site: Hôpital B, Paris — 2 mi (approximate: region centre)"
+    assert "about 2 mi away, to the region centre" in card_markdown(card)
+
+
+def test_a_hostile_site_card_has_no_live_markup() -> None:
+    evil = "[click](javascript:alert(1)) <img src=x onerror=alert(1)> :red[x] **b**"
+    central = (Contact(evil, evil, evil + " 555 0100", evil + "@example.org"),)
+    trial = make_trial(nct_id="NCT0427040](javascript:alert(1))", central_contacts=central)
+    row = card_row(site_id="NCT04270409-001", facility=evil, city=evil, state=evil, status=evil)
+    text = card_markdown(site_card(row, trial, (48.9, 2.4), "km"), 1)
+    assert not FOREIGN_LINK.search(text), text
+    assert not RAW_HTML.search(text), text
+    assert "javascript:" not in text.replace("javascript\\:", "")
+    assert "tel:" not in text and "mailto:" not in text  # nothing dialable or mailable in it
+    assert "clinicaltrials.gov" not in text  # a malformed NCT ID gets no study link
+
+
+def test_nearest_rows_list_recruiting_sites_first_nearest_first_within() -> None:
+    rows = pd.DataFrame(
+        {
+            "site_id": list("abcdef"),
+            "status": [
+                "COMPLETED",
+                "RECRUITING",
+                "",
+                "NOT_YET_RECRUITING",
+                "TERMINATED",
+                "RECRUITING",
+            ],
+            "distance_km": [1.0, 5.0, 2.0, 3.0, 4.0, float("nan")],
+        }
+    )
+    order = nearest_rows(rows, limit=10)["site_id"].tolist()
+    # open (recruiting or about to) by distance, then no status, then closed; unplaced left out
+    assert order == ["d", "b", "c", "a", "e"]
+    assert nearest_rows(rows, limit=2)["site_id"].tolist() == ["d", "b"]
+    # without any status the list is simply nearest first
+    plain = rows.assign(status="")
+    assert nearest_rows(plain, limit=10)["site_id"].tolist() == list("acdeb")
+
+
+def test_recruitment_banners() -> None:
+    banner = trial_status_banner("ACTIVE_NOT_RECRUITING")
+    assert banner is not None and banner.kind == WARNING
+    assert banner.text == (
+        "This trial is not recruiting (status: Active, not recruiting). "
+        "Sites are shown for reference."
+    )
+    assert trial_status_banner("COMPLETED").kind == WARNING
+    assert trial_status_banner("NOT_YET_RECRUITING").kind == INFO
+    assert trial_status_banner("RECRUITING") is None
+    assert trial_status_banner("") is None
+    trial = make_trial()
+    closed = site_card(card_row(status="COMPLETED"), trial, (48.9, 2.4), "km")
+    open_ = site_card(card_row(status="RECRUITING"), trial, (48.9, 2.4), "km")
+    warning = nearest_site_banner(closed, [open_, closed])
+    assert warning is not None and warning.kind == WARNING
+    assert warning.text.startswith("The nearest site is not recruiting (status: Completed).")
+    assert "listed first" in warning.text
+    assert "None of the sites" in nearest_site_banner(closed, [closed]).text
+    assert nearest_site_banner(open_, [open_]) is None
+    unknown = site_card(card_row(status=""), trial, (48.9, 2.4), "km")
+    assert nearest_site_banner(unknown, [unknown]) is None
+    # nothing a patient reads carries a registry code
+    for text in (warning.text, banner.text, answer_text(closed), card_markdown(closed)):
+        assert not CODES.search(text), text
