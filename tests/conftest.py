@@ -13,6 +13,18 @@ from dashboard.model import Trial
 from dashboard.sites.table import read_table
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Build (or load) the offline place index once, before any test or server needs it.
+
+    On a fresh machine the build takes a minute or more (cities and 1.5 million postal rows),
+    longer than a browser test waits for its first page; built here, every app server started
+    by the tests loads it from the cache in a fraction of a second.
+    """
+    from dashboard.places.index import load_gazetteer
+
+    load_gazetteer()
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository's root directory."""
