@@ -801,3 +801,7 @@ def main() -> None:
 
     st.divider()
     trial_panels(trial, table)
+    st.caption(
+        "Places: GeoNames (geonames.org, CC BY 4.0), cities and postal codes. Country outlines: "
+        "Natural Earth (public domain). Trial records: ClinicalTrials.gov."
+    )
