@@ -628,9 +628,14 @@ def legend_spec(entries: Sequence[LegendEntry]) -> dict[str, Any]:
     Streamlit turns a chart's inline `data` into an Arrow table, which cost ~2 ms per rerun.
     """
     values = [{"label": e.label, "color": _hex(e.rgb), "kind": e.kind} for e in entries]
+    kinds = {e.kind for e in entries}
     dot = {"type": "point", "shape": "circle", "size": 120, "xOffset": 10, "opacity": 1}
+    marker = {"filled": True, "stroke": _hex(MARKER_LINE), "strokeWidth": 1}
+    hollow = {"filled": False, "strokeWidth": APPROX_LINE_PX}
+    ring = {"size": 260, "filled": False, "strokeWidth": ORIGIN_LINE_PX}
     color = {"field": "color", "type": "nominal", "scale": None, "legend": None}
     return {
+        "description": "Map legend: what the marks on the map mean",
         "data": {"sequence": {"start": 0, "stop": len(values), "as": "i"}},
         "params": [
             {"name": "entries", "value": values},
@@ -650,21 +655,21 @@ def legend_spec(entries: Sequence[LegendEntry]) -> dict[str, Any]:
             "y": {"field": "row", "type": "ordinal", "axis": None, "title": None},
         },
         "layer": [
-            {
-                "transform": [{"filter": f"datum.kind == '{LEGEND_MARKER}'"}],
-                "mark": {**dot, "filled": True, "stroke": _hex(MARKER_LINE), "strokeWidth": 1},
-                "encoding": {"fill": color},
-            },
-            {
-                "transform": [{"filter": f"datum.kind == '{LEGEND_APPROXIMATE}'"}],
-                "mark": {**dot, "filled": False, "strokeWidth": APPROX_LINE_PX},
-                "encoding": {"stroke": color},
-            },
-            {
-                "transform": [{"filter": f"datum.kind == '{LEGEND_ORIGIN}'"}],
-                "mark": {**dot, "size": 260, "filled": False, "strokeWidth": ORIGIN_LINE_PX},
-                "encoding": {"stroke": color},
-            },
+            # One layer per kind of mark drawn (an empty one would leave an unnamed SVG group
+            # for screen readers); the marks are decoration (aria: False), the text says it.
+            *(
+                {
+                    "transform": [{"filter": f"datum.kind == '{kind}'"}],
+                    "mark": {**dot, **style, "aria": False},
+                    "encoding": {channel: color},
+                }
+                for kind, style, channel in (
+                    (LEGEND_MARKER, marker, "fill"),
+                    (LEGEND_APPROXIMATE, hollow, "stroke"),
+                    (LEGEND_ORIGIN, ring, "stroke"),
+                )
+                if kind in kinds
+            ),
             {
                 "mark": {
                     "type": "text",
@@ -674,7 +679,10 @@ def legend_spec(entries: Sequence[LegendEntry]) -> dict[str, Any]:
                     "fontSize": LEGEND_FONT_PX,
                     "limit": {"expr": "width / ncols - 30"},
                 },
-                "encoding": {"text": {"field": "label", "type": "nominal"}},
+                "encoding": {
+                    "text": {"field": "label", "type": "nominal"},
+                    "description": {"field": "label", "type": "nominal"},
+                },
             },
         ],
         "config": {"view": {"stroke": None}},
@@ -728,7 +736,7 @@ def label_size_m(population: float) -> float:
 
 @dataclass(frozen=True)
 class PlaceLabels:
-    """Place names that never overlap, most populous first (see `place_labels`)."""
+    """Place names that never overlap, most populous (so biggest) first (see `place_labels`)."""
 
     names: tuple[str, ...]
     lat: np.ndarray
@@ -812,6 +820,8 @@ def labels_in_view(
     if labels is None or not len(labels):
         return []
     zoom, lat0, lon0 = float(view.zoom), float(view.latitude), float(view.longitude)
+    if label_pixels(labels.size_m[0], zoom, lat0) < LABEL_MIN_PX:
+        return []  # even the biggest place's name is unreadable here (the world view)
     readable = label_pixels(labels.size_m, zoom, lat0) >= LABEL_MIN_PX
     world_px = WORLD_PX_AT_ZOOM_0 * 2**zoom
     reach = 1 + 2 * LABEL_VIEW_MARGIN

@@ -579,9 +579,28 @@ def test_legend_spec_draws_labels_as_data() -> None:
     kinds = [layer["transform"][0]["filter"] for layer in spec["layer"] if "transform" in layer]
     assert kinds == [f"datum.kind == '{k}'" for k in ("marker", "approximate", "origin")]
     assert spec["layer"][-1]["mark"]["type"] == "text"
+    # for screen readers: the text names each entry; the dots are decoration
+    assert all(layer["mark"]["aria"] is False for layer in spec["layer"][:-1])
+    assert spec["layer"][-1]["encoding"]["description"]["field"] == "label"
+    assert spec["description"]
     # as many columns as the width allows: one on a 390 px phone, more on a laptop
     assert "floor(width /" in next(p["expr"] for p in spec["params"] if p["name"] == "ncols")
     json.dumps(spec, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "layers"),
+    [
+        # only the kinds drawn get a layer: an empty one leaves an unnamed SVG group that
+        # screen readers (and axe's svg-img-alt rule) flag
+        ((LEGEND_MARKER,), 1),
+        ((LEGEND_MARKER, LEGEND_ORIGIN), 2),
+        ((LEGEND_ORIGIN,), 1),  # a search with no site in view
+    ],
+)
+def test_legend_spec_has_no_empty_layer(kinds, layers: int) -> None:
+    spec = legend_spec([LegendEntry(k, (0, 0, 0), k) for k in kinds])
+    assert len(spec["layer"]) == layers + 1  # and the text
 
 
 # ------------------------------------------------------------------------------ place names
