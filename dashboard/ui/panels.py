@@ -803,7 +803,7 @@ def sites_per_country_spec(n_countries: int) -> dict[str, Any]:
             # Invisible: stretches the axis past the longest bar so its count fits after it.
             {
                 "transform": [{"calculate": f"datum.sites * {VALUE_ROOM}", "as": "room"}],
-                # The chart is described once (its "description"); marks are not read one by one.
+                # Marks are not read out one by one: the table beside the chart says the same.
                 "mark": {"type": "point", "opacity": 0, "aria": False},
                 "encoding": {"x": {"field": "room", "type": "quantitative", "title": "sites"}},
             },
