@@ -155,3 +155,15 @@ def machine_busy_seconds() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle, iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # without guest time
+
+
+def niced_chromium(directory: Path, niceness: int = 10) -> str:
+    """A launcher for CHROMIUM at a lower CPU priority (written into `directory`).
+
+    A load test's browser stands in for visitors' own machines: run at `nice`, its pages wait
+    for a free core instead of taking the server's.
+    """
+    launcher = directory / "chromium-niced"
+    launcher.write_text(f'#!/bin/sh\nexec nice -n {int(niceness)} {CHROMIUM} "$@"\n')
+    launcher.chmod(0o755)
+    return str(launcher)
