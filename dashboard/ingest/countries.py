@@ -179,65 +179,20 @@ def capital_of(alpha2: str) -> str:
 
 # Dissolved states (ISO 3166-3) that registries still file sites under, with their successor
 # states: the geocoder places the city in whichever successor it lies in.
+SOVIET_SUCCESSORS = ("RU", "UA", "BY", "KZ", "UZ", "GE", "AZ", "LT", "LV", "EE", "MD", "KG", "TJ")
+SOVIET_SUCCESSORS += ("AM", "TM")
+YUGOSLAV_SUCCESSORS = ("RS", "ME", "HR", "SI", "BA", "MK", "XK")
 DISSOLVED: dict[str, tuple[str, ...]] = {
     "serbia and montenegro": ("RS", "ME", "XK"),
     "former serbia and montenegro": ("RS", "ME", "XK"),
-    "yugoslavia": ("RS", "ME", "HR", "SI", "BA", "MK", "XK"),
-    "former yugoslavia": ("RS", "ME", "HR", "SI", "BA", "MK", "XK"),
+    "yugoslavia": YUGOSLAV_SUCCESSORS,
+    "former yugoslavia": YUGOSLAV_SUCCESSORS,
     "netherlands antilles": ("CW", "SX", "BQ"),
     "czechoslovakia": ("CZ", "SK"),
     "former czechoslovakia": ("CZ", "SK"),
-    "ussr": (
-        "RU",
-        "UA",
-        "BY",
-        "KZ",
-        "UZ",
-        "GE",
-        "AZ",
-        "LT",
-        "LV",
-        "EE",
-        "MD",
-        "KG",
-        "TJ",
-        "AM",
-        "TM",
-    ),
-    "former ussr": (
-        "RU",
-        "UA",
-        "BY",
-        "KZ",
-        "UZ",
-        "GE",
-        "AZ",
-        "LT",
-        "LV",
-        "EE",
-        "MD",
-        "KG",
-        "TJ",
-        "AM",
-        "TM",
-    ),
-    "union of soviet socialist republics": (
-        "RU",
-        "UA",
-        "BY",
-        "KZ",
-        "UZ",
-        "GE",
-        "AZ",
-        "LT",
-        "LV",
-        "EE",
-        "MD",
-        "KG",
-        "TJ",
-        "AM",
-        "TM",
-    ),
+    "ussr": SOVIET_SUCCESSORS,
+    "former ussr": SOVIET_SUCCESSORS,
+    "union of soviet socialist republics": SOVIET_SUCCESSORS,
 }
 
 

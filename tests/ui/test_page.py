@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from apptest_support import open_page as run_app
 from paths import APP, CTGOV_FIXTURES, SEED
 from streamlit.testing.v1 import AppTest
 
@@ -17,16 +18,6 @@ from dashboard.ui.map import OFFLINE_MAP_STYLE, STATUS_COLORS
 # The first run builds or loads the place index and the site table: be generous.
 TIMEOUT_S = 90
 MELBOURNE_CITIES = {"Fitzroy", "Heidelberg West", "Richmond"}
-
-
-def run_app(**params: str | list[str]) -> AppTest:
-    """The page opened with a link carrying `params`, after its first run."""
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def site_rows(at: AppTest) -> pd.DataFrame:

@@ -8,31 +8,17 @@ import shutil
 
 import pandas as pd
 import pytest
+from apptest_support import open_page as run_app
+from apptest_support import shown_sites
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paths import APP, OVERRIDES, SEED, SEED_TABLE
+from paths import OVERRIDES, SEED, SEED_TABLE
 from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.state import MAX_LISTED_UNKNOWN, parse_params, to_params
 
 TIMEOUT_S = 90
 BIDI_OVERRIDE = "\u202e"
-
-
-def run_app(**params: str | list[str]) -> AppTest:
-    """The page opened with a link carrying `params`, after its first run (no exception)."""
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def shown_sites(at: AppTest) -> pd.DataFrame:
-    """The site list the page shows."""
-    (table,) = [d.value for d in at.dataframe if "facility" in d.value.columns]
-    return table
 
 
 def not_recruiting_aside(at: AppTest) -> list[str]:

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from paths import APP, CTGOV_FIXTURES, SECOND, SECOND_TABLE, SEED, SEED_TABLE
+from apptest_support import open_page as run_app
+from paths import CTGOV_FIXTURES, SECOND, SECOND_TABLE, SEED, SEED_TABLE
 from streamlit.testing.v1 import AppTest
 
 from dashboard.ingest import load_trial
@@ -37,16 +38,6 @@ RAW_CODES = re.compile(
 JARGON = ("gazetteer", "precision", "geocoder", "matched name", "matched_name", "registry point")
 LYON = (45.74906, 4.84789)  # where the place index puts "Lyon, France"
 VIENNA_SITE = "University Vienna"
-
-
-def run_app(**params: str | list[str]) -> AppTest:
-    """The page opened with a link carrying `params`, after its first run."""
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def unescape(markdown: str) -> str:

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 import pytest
-from paths import APP
+from apptest_support import open_page as opened
+from apptest_support import shown_sites as shown
 from streamlit.testing.v1 import AppTest
 
 TIMEOUT_S = 90
-
-
-def opened(**params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def search(at: AppTest, place: str, radius: str | None = None, units: str = "km") -> AppTest:
@@ -30,11 +21,6 @@ def search(at: AppTest, place: str, radius: str | None = None, units: str = "km"
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def shown(at: AppTest) -> pd.DataFrame:
-    (table,) = [d.value for d in at.dataframe if "facility" in d.value.columns]
-    return table
 
 
 def said(at: AppTest) -> str:
