@@ -506,15 +506,6 @@ def trial_header(trial: Trial, upload_name: str | None = None) -> None:
         st.caption(panels.escape_markdown(panels.upload_note(upload_name)))
 
 
-def show_banner(banner: panels.Banner) -> None:
-    """A recruitment banner (plain text, escaped for Markdown)."""
-    text = panels.escape_markdown(banner.text)
-    if banner.kind == panels.WARNING:
-        st.warning(text)
-    else:
-        st.info(text)
-
-
 def nearest_sites(vm: flt.ViewModel, trial: Trial) -> None:
     """The answer first: after a place search, the nearest site in one line, then whether the
     trial (or that site) recruits, then the nearest few sites as cards with their contacts and
@@ -526,14 +517,14 @@ def nearest_sites(vm: flt.ViewModel, trial: Trial) -> None:
     )
     if vm.origin is None or vm.units is None or located.empty:
         if banner:
-            show_banner(banner)
+            show_notice(banner)
         return
     nearest = panels.site_card(located.iloc[0], trial, vm.origin, vm.units)
     cards = panels.nearest_cards(located, trial, vm.origin, vm.units)
     st.subheader(panels.escape_markdown(panels.answer_text(nearest)), anchor=False)
     banner = banner or panels.nearest_site_banner(nearest, cards)
     if banner:
-        show_banner(banner)
+        show_notice(banner)
     for number, card in enumerate(cards, start=1):
         with st.container(border=True):
             st.markdown(panels.card_markdown(card, number))
@@ -659,10 +650,10 @@ def _eligibility_tab(trial: Trial) -> None:
         st.text(trial.eligibility.text)
 
 
-def show_notice(notice: flt.Notice) -> None:
-    """An info or warning line from the view model (plain text, escaped for Markdown)."""
+def show_notice(notice: panels.Notice) -> None:
+    """An info or warning line (a search's, or a recruitment banner), escaped for Markdown."""
     text = panels.escape_markdown(notice.text)
-    if notice.kind == flt.WARNING:
+    if notice.kind == panels.WARNING:
         st.warning(text)
     else:
         st.info(text)

@@ -400,7 +400,7 @@ class SiteCard:
 
 
 @dataclass(frozen=True)
-class Banner:
+class Notice:
     """A line the page shows as an info or warning box (`kind` INFO or WARNING; plain text)."""
 
     kind: str
@@ -705,7 +705,7 @@ def answer_text(card: SiteCard) -> str:
     return text
 
 
-def trial_status_banner(status: str) -> Banner | None:
+def trial_status_banner(status: str) -> Notice | None:
     """What a patient must know first when the trial itself does not recruit (None when it
     recruits or the record does not say)."""
     code = status_code(status)
@@ -713,29 +713,29 @@ def trial_status_banner(status: str) -> Banner | None:
         return None
     words = plain_status(status)
     if code == "NOT_YET_RECRUITING":
-        return Banner(
+        return Notice(
             INFO,
             f"This trial has not started recruiting yet (status: {words}). "
             "Sites are shown for reference; ask a site when it opens.",
         )
     if code == "ENROLLING_BY_INVITATION":
-        return Banner(
+        return Notice(
             INFO,
             f"This trial enrols by invitation only (status: {words}). "
             "Ask the study team whether you can take part.",
         )
-    return Banner(
+    return Notice(
         WARNING, f"This trial is not recruiting (status: {words}). Sites are shown for reference."
     )
 
 
-def nearest_site_banner(nearest: SiteCard, listed: Sequence[SiteCard]) -> Banner | None:
+def nearest_site_banner(nearest: SiteCard, listed: Sequence[SiteCard]) -> Notice | None:
     """A warning when the nearest site does not recruit, saying where the list goes on (None
     when it recruits or gives no status). `listed` are the cards the page shows."""
     if nearest.status_open is None:
         return None
     if status_code(nearest.status) == "NOT_YET_RECRUITING":
-        return Banner(INFO, "The nearest site has not started recruiting yet.")
+        return Notice(INFO, "The nearest site has not started recruiting yet.")
     if nearest.status_open:
         return None
     text = f"The nearest site is not recruiting (status: {nearest.status})."
@@ -743,7 +743,7 @@ def nearest_site_banner(nearest: SiteCard, listed: Sequence[SiteCard]) -> Banner
         text += " Sites that are recruiting, or about to, are listed first below."
     else:
         text += " None of the sites listed below is recruiting."
-    return Banner(WARNING, text)
+    return Notice(WARNING, text)
 
 
 def upload_note(name: str) -> str:

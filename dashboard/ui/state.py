@@ -20,7 +20,7 @@ from dashboard.geo import DEFAULT_UNITS, UNITS, frame_distances_km, from_km, rou
 from dashboard.geocoding.place_search import PlaceSearch
 from dashboard.sites.table import Col
 from dashboard.ui import map as site_map
-from dashboard.ui.panels import shorten
+from dashboard.ui.panels import INFO, WARNING, Notice, shorten
 
 PARAM_TRIAL = "trial"
 PARAM_COUNTRY = "country"
@@ -372,17 +372,6 @@ def _radius_or_none(value: Any, units: str) -> float | None:
 # A typed place -> its readings (a PlaceSearch, most likely first), or simply (name, lat, lon),
 # or None when it is not known. ValueError when the entry cannot name a place.
 PlaceLookup = Callable[[str], "PlaceSearch | tuple[str, float, float] | None"]
-
-INFO = "info"
-WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One line the page shows above the map (`kind` is INFO or WARNING; text is plain)."""
-
-    kind: str
-    text: str
 
 
 @dataclass(frozen=True)
