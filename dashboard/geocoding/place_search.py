@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pycountry
 
 from dashboard.geo import distance_km
@@ -93,6 +94,8 @@ US_STATES = frozenset(
         "WY",
     ]
 )
+# Index places this close (in degrees, ~10 m) are the place a match was rounded from.
+SAME_POINT_DEGREES = 1e-4
 # Readings closer than this to a better one are the same place (a city and its centre).
 SAME_PLACE_KM = 25.0
 # A reading is offered in the pick-list when its score is within this of the best one.
@@ -261,14 +264,11 @@ def _named_in(
 def _region_of(g: Gazetteer, lat: float, lon: float, cc: str) -> str:
     """The region name of the index place at (lat, lon) in `cc` ("" when none is there)."""
     s = g.country_slice(cc)
-    if s.stop <= s.start:
-        return ""
-    near = [
-        i
-        for i in range(s.start, s.stop)
-        if abs(g.lat[i] - lat) < 1e-4 and abs(g.lon[i] - lon) < 1e-4
-    ]
-    return g.region_name(g.place(near[0]).region) if near else ""
+    near = np.flatnonzero(
+        (np.abs(g.lat[s] - lat) < SAME_POINT_DEGREES)
+        & (np.abs(g.lon[s] - lon) < SAME_POINT_DEGREES)
+    )
+    return g.region_name(g.place(s.start + int(near[0])).region) if near.size else ""
 
 
 def _anywhere(

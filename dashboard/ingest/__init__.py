@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 
 from dashboard.errors import Diagnostic, RecordError
+from dashboard.ingest.common import unknown_country
 from dashboard.ingest.ctgov_json import parse_json_text
 from dashboard.ingest.text_layout import parse_text_record
 from dashboard.model import Trial
@@ -71,13 +72,7 @@ def parse_record(data: bytes, name: str) -> LoadedRecord:
         unknown = sorted({s.country for s in trial.sites if not s.country_code})
         return LoadedRecord(
             trial,
-            tuple(
-                Diagnostic(
-                    f"{name}: unknown country {c!r}: kept as written; the site is placed only "
-                    "if its city is found in a successor state"
-                )
-                for c in unknown
-            ),
+            tuple(Diagnostic(unknown_country(name, c)) for c in unknown),
         )
     trial, diagnostics = parse_text_record(text, name)
     return LoadedRecord(trial, tuple(diagnostics))

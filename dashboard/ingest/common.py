@@ -86,3 +86,11 @@ def split_facility(text: str) -> tuple[str, str | None]:
     if facility in {"", "Investigational"}:
         facility = GENERIC_FACILITY
     return facility, match["number"]
+
+
+def unknown_country(where: str, country: str) -> str:
+    """The diagnostic for a site whose country no list knows (the record still loads)."""
+    return (
+        f"{where}: unknown country {country!r}: kept as written; the site is placed only if "
+        "its city is found in a successor state"
+    )

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from datetime import date
 
 from dashboard.errors import Diagnostic, RecordError
-from dashboard.ingest.common import Line, criteria_items, parse_iso_date, split_facility, unescape
+from dashboard.ingest.common import (
+    Line,
+    criteria_items,
+    parse_iso_date,
+    split_facility,
+    unescape,
+    unknown_country,
+)
 from dashboard.ingest.countries import alpha2_for_numeric, exact_country_code, numeric_code
 from dashboard.model import (
     NCT_ID_TEXT,
@@ -730,10 +737,7 @@ def parse_text_record(text: str, path: str = "<text>") -> tuple[Trial, list[Diag
             )
         diagnostics += _check_site_numbers(sites, site_lines, path)
         diagnostics += [
-            Diagnostic(
-                f"{path}:{line}: unknown country {site.country!r}: kept as written; "
-                "the site is placed only if its city is found in a successor state"
-            )
+            Diagnostic(unknown_country(f"{path}:{line}", site.country))
             for site, line in zip(sites, site_lines, strict=True)
             if not site.country_code
         ]
