@@ -21,9 +21,11 @@ Playwright's async API.
    observer's p95 from change to result stays < 2 s. Its figures on the quiet server, just
    before the upload, are printed for comparison.
 
-The pages do not draw the map (see HIDE_MAP_JS), and CPU use is printed per phase for the
-server, the browser and the whole machine: on two cores the ten pages cost the browser several
-times what they cost the server, and a machine shared with other work slows every figure.
+The pages do not draw the map (see HIDE_MAP_JS) and the browser runs at a lower CPU priority
+than the server (BROWSER_NICE). Printed per phase beside the latencies: CPU seconds used by the
+server, the browser and the whole machine, and how fast the server answers its health check
+(no browser involved). On two cores the ten pages cost the browser many times what they cost
+the server, and a machine shared with other work slows every figure.
 
 Every figure is printed (run with `-s` to see them). Traffic stays on 127.0.0.1 and is bounded
 in count (`MAX_CHANGES`, `OBSERVER_MAX_CHANGES`) and time (`LOAD_S`, `CHANGE_TIMEOUT_S`,
@@ -41,6 +43,7 @@ import re
 import shutil
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +54,8 @@ from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     cpu_seconds,
+    lower_priority,
     machine_busy_seconds,
-    niced_chromium,
     process_tree,
     server_pid,
     tree_rss_bytes,
@@ -80,10 +83,12 @@ OBSERVER_MIN_CHANGES = 10
 OBSERVER_MAX_CHANGES = 200  # bounded by UPLOAD_TIMEOUT_S too
 OBSERVER_PAUSE_S = 0.5  # between the observer's changes, as a person reading the result
 OBSERVER_P95_S = 2.0
-RSS_SAMPLE_S = 0.25
+SAMPLE_S = 0.25  # the server's memory and health check, sampled this often
 VIEWPORT = {"width": 1280, "height": 900}
-# The browser runs at this `nice`: it stands in for ten visitors' own machines, so its pages
-# should not take the cores the server needs (on a public host they are not the server's).
+# The browser's threads are kept at this `nice`: it stands in for visitors' own machines, so
+# its pages should not take the cores the server needs (on a public host they are not the
+# server's). Chromium raises some of its threads' priority itself (as root its GPU and
+# compositor threads run at nice -8), so the sampler lowers them again every SAMPLE_S.
 BROWSER_NICE = 10
 MB = 1024 * 1024
 
@@ -439,28 +444,44 @@ def percentile(values: list[float], q: float) -> float:
 
 def _ms(values: list[float]) -> str:
     if not values:
-        return "p50 -, p95 -, max - (no changes)"
+        return "p50 -, p95 -, max - (none)"
     return (
         f"p50 {percentile(values, 50) * 1000:.0f} ms, p95 {percentile(values, 95) * 1000:.0f} ms,"
         f" max {max(values) * 1000:.0f} ms"
     )
 
 
-class RssSampler:
-    """The peak resident memory of a process tree, sampled in a thread."""
+class ServerSampler:
+    """In a thread, every SAMPLE_S: the server's resident memory (peak), how fast it answers
+    its health check (its event loop's latency, no browser involved), and the browser's
+    threads put back at BROWSER_NICE."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak = self.start = tree_rss_bytes(pid)
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pid = server_pid(url)
+        self.peak = self.start = tree_rss_bytes(self.pid)
+        self.health: list[tuple[float, float]] = []  # (when, seconds to answer)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(RSS_SAMPLE_S):
+        while not self._stop.wait(SAMPLE_S):
+            server = process_tree(self.pid)
+            lower_priority(process_tree(os.getpid()) - server - {os.getpid()}, BROWSER_NICE)
             self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            start = time.monotonic()
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=10) as r:
+                    r.read()
+            except OSError:
+                continue  # counted by its absence; the sessions' errors tell the story
+            self.health.append((start, time.monotonic() - start))
+
+    def health_between(self, start: float, end: float) -> list[float]:
+        return [s for t, s in self.health if start <= t <= end]
 
     @contextlib.contextmanager
-    def sampling(self) -> Iterator[RssSampler]:
+    def sampling(self) -> Iterator[ServerSampler]:
         self._thread.start()
         try:
             yield self
@@ -545,6 +566,7 @@ class Phase:
     cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)  # server, browser, machine
     loadavg: float = 0.0
     rss_peak: int = 0
+    health: list[float] = field(default_factory=list)  # health check answers, seconds
 
     def cpu_text(self) -> str:
         server, browser, machine = self.cpu
@@ -556,8 +578,20 @@ class Phase:
         )
 
 
+def _phase(started: float, before: tuple, cpu: CpuUse, rss: ServerSampler) -> Phase:
+    """The figures of a phase that started at `started` (CPU counters then: `before`)."""
+    now = time.monotonic()
+    return Phase(
+        now - started,
+        cpu.since(before),
+        os.getloadavg()[0],
+        rss.peak,
+        rss.health_between(started, now),
+    )
+
+
 async def _load_phase(
-    browser, server: str, plans: list[Plan], cpu: CpuUse, rss: RssSampler
+    browser, server: str, plans: list[Plan], cpu: CpuUse, rss: ServerSampler
 ) -> tuple[list[Tally], Phase]:
     """Ten contexts open their views, then change them for LOAD_S; tallies and figures."""
     contexts = [await _context(browser) for _ in plans]
@@ -574,7 +608,7 @@ async def _load_phase(
             for i, (pg, p, t) in enumerate(zip(pages, plans, tallies, strict=True))
         )
     )
-    phase = Phase(time.monotonic() - started, cpu.since(before), os.getloadavg()[0], rss.peak)
+    phase = _phase(started, before, cpu, rss)
     await _screenshot(pages[0], "load-session")
     for c in contexts:
         await c.close()
@@ -582,7 +616,7 @@ async def _load_phase(
 
 
 async def _fairness_phase(
-    browser, server: str, observer: Plan, record: Path, cpu: CpuUse, rss: RssSampler
+    browser, server: str, observer: Plan, record: Path, cpu: CpuUse, rss: ServerSampler
 ) -> tuple[Tally, Tally, dict, Phase]:
     """The observer changes its view on a quiet server, then while an upload geocodes; its
     tallies (quiet, during the upload), the upload's outcome and the figures."""
@@ -625,7 +659,7 @@ async def _fairness_phase(
     await asyncio.gather(
         upload(), observe(tally, done.is_set, first=next_view, most=OBSERVER_MAX_CHANGES)
     )
-    phase = Phase(time.monotonic() - started, cpu.since(before), os.getloadavg()[0], rss.peak)
+    phase = _phase(started, before, cpu, rss)
     await _screenshot(uploader, "load-upload")
     await _screenshot(watcher, "load-observer")
     await up_ctx.close()
@@ -633,12 +667,11 @@ async def _fairness_phase(
     return quiet, tally, outcome, phase
 
 
-async def _drive(server: str, plans: list[Plan], observer: Plan, record: Path, rss: RssSampler):
+async def _drive(server: str, plans: list[Plan], observer: Plan, record: Path, rss: ServerSampler):
     """Both phases in one Chromium (at a lower CPU priority than the server)."""
     cpu = CpuUse(rss.pid)
-    launcher = niced_chromium(record.parent, BROWSER_NICE)
     async with async_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=launcher, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             load = await _load_phase(browser, server, plans, cpu, rss)
             fair = await _fairness_phase(browser, server, observer, record, cpu, rss)
@@ -658,7 +691,7 @@ def test_ten_sessions_and_an_upload_on_one_server(
     record = tmp_path / "made-up-towns.txt"
     record.write_bytes(made_up_towns_record())
     server = serve_app(data_dir)
-    rss = RssSampler(server_pid(server))
+    rss = ServerSampler(server)
     with rss.sampling():
         (tallies, load), (quiet, obs, upload, fair) = asyncio.run(
             _drive(server, plans, observer, record, rss)
@@ -689,6 +722,7 @@ def test_ten_sessions_and_an_upload_on_one_server(
         f"  server RSS (process tree): {rss.start / MB:.0f} MB at start, "
         f"peak {load.rss_peak / MB:.0f} MB under load"
     )
+    print(f"  server health check answered in {_ms(load.health)}")
     print(f"  {load.cpu_text()}")
     print(
         f"fairness: upload of {UPLOAD_SITES:,} sites in made-up towns took "
@@ -706,6 +740,7 @@ def test_ten_sessions_and_an_upload_on_one_server(
         f"cross-talk: {len(obs.crosstalk + quiet.crosstalk)}"
     )
     print(f"  of which until the server's last message: {_ms([w for _, _, w in obs.latencies])}")
+    print(f"  server health check answered in {_ms(fair.health)}")
     print(f"  {fair.cpu_text()}")
     print(f"test took {time.monotonic() - began:.0f} s")
     problems = errors + crosstalk + quiet.errors + quiet.crosstalk + obs.errors + obs.crosstalk
