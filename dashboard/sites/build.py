@@ -205,7 +205,7 @@ def _nan_if_none(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def _result_columns(res: GeocodeResult | None, query: str) -> dict:
+def result_columns(res: GeocodeResult | None, query: str) -> dict:
     """The point columns of a row: where the geocoder put the site (or why it could not)."""
     if res is None:
         return {
@@ -260,7 +260,7 @@ def _unflagged_reason(row: dict, shapes: CountryShapes) -> str | None:
     return None if reason is None or already_flagged(row, reason) else reason
 
 
-def _flag_if_suspect(row: dict, shapes: CountryShapes) -> str | None:
+def flag_if_suspect(row: dict, shapes: CountryShapes) -> str | None:
     """Flag a row whose final point looks wrong (the point is kept); the reason if newly flagged."""
     reason = _unflagged_reason(row, shapes)
     if reason is not None:
@@ -339,7 +339,7 @@ def build_table(
         old = cached.get(row[Col.SITE_ID])
         wrong = None
         if ov is not None:
-            row.update(_result_columns(ov, query))
+            row.update(result_columns(ov, query))
             n_overridden += 1
         elif _reusable(old, row) and (wrong := _unflagged_reason(old, shapes)) is None:
             assert old is not None
@@ -357,7 +357,7 @@ def build_table(
                 res = geocoder.geocode(site)
                 lookups[key] = res
                 n_lookups += 1
-            row.update(_result_columns(res, query))
+            row.update(result_columns(res, query))
             n_geocoded += 1
             if wrong is not None:
                 assert old is not None
@@ -368,7 +368,7 @@ def build_table(
                     f"looked wrong ({wrong}); geocoded again",
                 )
                 rechecked.append(wrong)
-        newly = _flag_if_suspect(row, shapes)
+        newly = flag_if_suspect(row, shapes)
         if newly is not None:
             (flagged_overrides if ov is not None else flagged).append(newly)
         rows.append(row)

@@ -1,0 +1,334 @@
+"""The "All trials" view without Streamlit: its link, its map, and its tables.
+
+`parse_portfolio_params`/`portfolio_params` map `PortfolioFilters` to and from a link
+(`?view=all&cond=myeloma&pstatus=RECRUITING&near=02115&radius=50&units=mi`); `portfolio_deck`
+draws a `PortfolioView`'s marks (sites, or counts per grid cell); `trial_rows` and
+`country_rows` shape its tables for people (plain statuses, distances in the chosen units).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import pydeck as pdk
+
+from dashboard.geo import DEFAULT_UNITS, UNITS, format_distance
+from dashboard.ingest.countries import country_name
+from dashboard.portfolio.query import PortfolioFilters, PortfolioView
+from dashboard.ui import map as site_map
+from dashboard.ui.panels import plain_status, shorten
+from dashboard.ui.state import MAX_NEAR_CHARS, format_radius, parse_radius
+
+PARAM_VIEW = "view"
+VIEW_ALL = "all"
+PARAM_CONDITION = "cond"
+PARAM_STATUS = "pstatus"
+PARAM_PHASE = "phase"
+PARAM_SPONSOR = "sponsor"
+PARAM_COUNTRY = "pcountry"
+PARAM_NEAR = "near"
+PARAM_RADIUS = "radius"
+PARAM_UNITS = "units"
+PARAM_COLOR = "color"
+COLOR_STATUS = "status"
+COLOR_TRIAL = "trial"
+MAX_CONDITION_CHARS = 200
+MAX_LIST_VALUES = 50
+TRIAL_COLORS = 9  # trials with a colour of their own when colouring by trial; the rest grey
+CELL_COLOR = [0, 114, 178, 190]  # Okabe-Ito blue
+CELL_MIN_PX = 5.0
+CELL_MAX_PX = 34.0
+TITLE_CHARS = 70
+STUDY_URL = "https://clinicaltrials.gov/study/{}"
+
+
+def _values(params: Mapping[str, str | Sequence[str]], key: str) -> list[str]:
+    v = params.get(key, [])
+    values = [v] if isinstance(v, str) else list(v)
+    out: list[str] = []
+    for item in values:
+        for part in str(item).split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out[:MAX_LIST_VALUES]
+
+
+def _last(params: Mapping[str, str | Sequence[str]], key: str) -> str:
+    values = _values(params, key)
+    return values[-1] if values else ""
+
+
+def wants_portfolio(params: Mapping[str, str | Sequence[str]]) -> bool:
+    """Whether a link asks for the "All trials" view."""
+    return _last(params, PARAM_VIEW) == VIEW_ALL
+
+
+def parse_portfolio_params(
+    params: Mapping[str, str | Sequence[str]],
+) -> tuple[PortfolioFilters, str, list[str]]:
+    """(filters, colour key, problems) from a link's parameters; bad values are dropped and
+    named in the problems, never fatal. Values not in the store are kept: the query simply
+    matches nothing, which the page says."""
+    problems: list[str] = []
+    condition = " ".join(_values(params, PARAM_CONDITION))
+    if len(condition) > MAX_CONDITION_CHARS:
+        problems.append(f"the condition search is longer than {MAX_CONDITION_CHARS} characters")
+        condition = condition[:MAX_CONDITION_CHARS]
+    near = _last(params, PARAM_NEAR)
+    if len(near) > MAX_NEAR_CHARS:
+        problems.append(f"the place is longer than {MAX_NEAR_CHARS} characters")
+        near = ""
+    units = _last(params, PARAM_UNITS) or DEFAULT_UNITS
+    if units not in UNITS:
+        problems.append(f"unknown units “{shorten(units)}” (use mi or km)")
+        units = DEFAULT_UNITS
+    radius = None
+    raw = _last(params, PARAM_RADIUS)
+    if raw:
+        try:
+            radius = parse_radius(raw)
+        except ValueError as exc:
+            problems.append(f"radius “{shorten(raw)}”: {exc}")
+    color = _last(params, PARAM_COLOR) or COLOR_STATUS
+    if color not in (COLOR_STATUS, COLOR_TRIAL):
+        color = COLOR_STATUS
+    filters = PortfolioFilters(
+        condition=condition,
+        statuses=tuple(s.upper() for s in _values(params, PARAM_STATUS)),
+        phases=tuple(p.upper() for p in _values(params, PARAM_PHASE)),
+        sponsors=tuple(_values(params, PARAM_SPONSOR)),
+        countries=tuple(c.upper() for c in _values(params, PARAM_COUNTRY)),
+        near=near,
+        radius=radius,
+        units=units,
+    )
+    return filters, color, problems
+
+
+def portfolio_params(filters: PortfolioFilters, color: str = COLOR_STATUS) -> dict[str, Any]:
+    """The link of a portfolio view (empty values left out)."""
+    out: dict[str, Any] = {PARAM_VIEW: VIEW_ALL}
+    if filters.condition:
+        out[PARAM_CONDITION] = filters.condition
+    for key, values in (
+        (PARAM_STATUS, filters.statuses),
+        (PARAM_PHASE, filters.phases),
+        (PARAM_SPONSOR, filters.sponsors),
+        (PARAM_COUNTRY, filters.countries),
+    ):
+        if values:
+            out[key] = list(values)
+    if filters.near:
+        out[PARAM_NEAR] = filters.near
+        if filters.radius is not None:
+            out[PARAM_RADIUS] = format_radius(filters.radius)
+        out[PARAM_UNITS] = filters.units
+    if color != COLOR_STATUS:
+        out[PARAM_COLOR] = color
+    return out
+
+
+# ------------------------------------------------------------------------------------ map
+
+
+def _site_marks(view: PortfolioView, color: str) -> list[dict[str, Any]]:
+    """One JSON-ready point per site (few fields: this is what the browser receives)."""
+    m = view.marks
+    if m.empty:
+        return []
+    site_status = m["site_status"].fillna("").astype(str)
+    trial_status = m["trial_status"].fillna("").astype(str)
+    status = site_status.where(site_status != "", trial_status)
+    if color == COLOR_TRIAL:
+        top = m["nct_id"].value_counts().index[:TRIAL_COLORS]
+        palette = {t: [*site_map.PALETTE[i], site_map.MARKER_ALPHA] for i, t in enumerate(top)}
+        colors = [palette.get(t, site_map.UNKNOWN_COLOR) for t in m["nct_id"]]
+    else:
+        colors = [site_map.STATUS_COLORS.get(s, site_map.UNKNOWN_COLOR) for s in status]
+    approx = [
+        site_map.is_approximate(str(p or ""), bool(r))
+        for p, r in zip(m["precision"], m["needs_review"], strict=True)
+    ]
+    out = []
+    for i, row in enumerate(m.itertuples(index=False)):
+        place = ", ".join(p for p in (row.city, row.country) if p)
+        words = plain_status(status.iat[i]) or "Status not given"
+        title = shorten(row.title, TITLE_CHARS)
+        tip = f"{row.facility or 'Site'}\n{place}\n{words}\n{row.nct_id}: {title}"
+        out.append(
+            {
+                "position": [round(float(row.longitude), 5), round(float(row.latitude), 5)],
+                "color": colors[i],
+                "approx": approx[i],
+                "tip": tip,
+            }
+        )
+    return out
+
+
+def cell_radius_px(sites: Any) -> Any:
+    """A cell's marker radius in pixels: its area grows with its count of sites."""
+    import numpy as np
+
+    return np.clip(CELL_MIN_PX + 1.4 * np.sqrt(np.asarray(sites, dtype=float)), 0, CELL_MAX_PX)
+
+
+def _cell_marks(view: PortfolioView) -> list[dict[str, Any]]:
+    m = view.marks
+    if m.empty:
+        return []
+    radii = cell_radius_px(m["sites"])
+    out = []
+    for i, row in enumerate(m.itertuples(index=False)):
+        out.append(
+            {
+                "position": [round(float(row.longitude), 4), round(float(row.latitude), 4)],
+                "r": round(float(radii[i]), 1),
+                "tip": f"{int(row.sites):,} sites here ({int(row.recruiting):,} recruiting)",
+            }
+        )
+    return out
+
+
+def portfolio_deck(
+    view: PortfolioView,
+    outlines: dict[str, Any] | str | None,
+    *,
+    color: str = COLOR_STATUS,
+    places: Any = None,
+) -> pdk.Deck:
+    """The map of a portfolio view: each site (as the single-trial map draws them), or, above
+    the point limit, one disc per grid cell sized by its count of sites."""
+    origin = None
+    if view.origin is not None:
+        origin = (view.origin.latitude, view.origin.longitude)
+    if not view.aggregated:
+        return site_map.build_deck(
+            _site_marks(view, color),
+            outlines,
+            origin=origin,
+            radius_km=view.radius_km,
+            places=places,
+        )
+    cells = _cell_marks(view)
+    deck = site_map.build_deck([], outlines, origin=origin, radius_km=view.radius_km)
+    if view.bounds is not None:
+        south, west, north, east = view.bounds
+        deck.initial_view_state = site_map.fit_view([(south, west), (north, east)])
+    deck.layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="cells",
+            data=cells,
+            get_position="position",
+            get_radius="r",
+            radius_units=site_map.PIXELS,
+            get_fill_color=CELL_COLOR,
+            get_line_color=site_map.MARKER_LINE,
+            line_width_min_pixels=1,
+            stroked=True,
+            pickable=True,
+            auto_highlight=True,
+        )
+    )
+    return deck
+
+
+def deck_bytes(deck: pdk.Deck) -> int:
+    """How many bytes of JSON the browser receives for `deck`."""
+    return len(deck.to_json().encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------- tables
+
+
+def _distance(km: Any, units: str) -> str:
+    if km is None or (isinstance(km, float) and math.isnan(km)):
+        return ""
+    return format_distance(float(km), units)
+
+
+def trial_rows(view: PortfolioView, units: str) -> pd.DataFrame:
+    """The trial list for people: link, title, status in words, nearest site and distance."""
+    t = view.trials
+    if t.empty:
+        return pd.DataFrame(columns=["Trial", "Title", "Status", "Phases", "Sites in view"])
+    out = pd.DataFrame(
+        {
+            "Trial": [f"?trial={n}" for n in t["nct_id"]],
+            "Title": t["title"].astype(str),
+            "Status": [plain_status(s) or "Not given" for s in t["status"]],
+            "Phases": [", ".join(_phase_words(p)) for p in t["phases"]],
+        }
+    )
+    if "distance_km" in t.columns:
+        out["Nearest site"] = [
+            ", ".join(x for x in (f, c, k) if x)
+            for f, c, k in zip(
+                t["nearest_facility"], t["nearest_city"], t["nearest_country"], strict=True
+            )
+        ]
+        out["Distance"] = [_distance(d, units) for d in t["distance_km"]]
+    out["Sites in view"] = t["sites_in_view"].astype(int).tolist()
+    out["Registry"] = [STUDY_URL.format(n) for n in t["nct_id"]]
+    return out
+
+
+PHASE_WORDS = {
+    "EARLY_PHASE1": "Early phase 1",
+    "PHASE1": "Phase 1",
+    "PHASE2": "Phase 2",
+    "PHASE3": "Phase 3",
+    "PHASE4": "Phase 4",
+    "NA": "Not applicable",
+}
+
+
+def phase_word(code: str) -> str:
+    """A registry phase code in words (PHASE3 -> Phase 3)."""
+    return PHASE_WORDS.get(code, code.replace("_", " ").capitalize())
+
+
+def _phase_words(phases: Any) -> list[str]:
+    if phases is None or (isinstance(phases, float) and math.isnan(phases)):
+        return []
+    return [phase_word(str(p)) for p in list(phases)]
+
+
+def country_rows(view: PortfolioView) -> pd.DataFrame:
+    """Trials and sites per country (recruiting sites too), most trials first."""
+    c = view.countries
+    if c.empty:
+        return pd.DataFrame(columns=["Country", "Trials", "Sites", "Recruiting sites"])
+    names = [
+        country_name(code) if code else (name or "Unknown")
+        for code, name in zip(c["country_code"], c["country"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "Country": names,
+            "Trials": c["trials"].astype(int).tolist(),
+            "Sites": c["sites"].astype(int).tolist(),
+            "Recruiting sites": c["recruiting_sites"].astype(int).tolist(),
+        }
+    )
+
+
+def summary_line(view: PortfolioView, filters: PortfolioFilters) -> str:
+    """What the view shows, in one sentence."""
+    if view.origin is not None:
+        within = ""
+        if filters.radius is not None:
+            within = f" within {format_radius(filters.radius)} {filters.units}"
+        return (
+            f"{view.n_trials:,} trial(s) with a site{within} of {view.origin.name} "
+            f"({view.n_sites:,} sites), nearest first."
+        )
+    return (
+        f"{view.n_trials:,} of {view.total_trials:,} trials and {view.n_sites:,} of "
+        f"{view.total_sites:,} sites match."
+    )
