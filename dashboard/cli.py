@@ -30,6 +30,7 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 PROGRESS_WIDTH = 30
+MAX_WARNINGS = 20  # unreadable records listed by a portfolio build (the rest are counted)
 # What each path argument must be, as the `error: PATH: <what it is>, expected <what>` line says.
 RECORD_FILE = "a trial record file (a regular file of at most {mb} MB)"
 OVERRIDES_CSV = "an overrides CSV file (a regular file)"
@@ -162,7 +163,10 @@ def _progress_bar(stream: TextIO):  # noqa: ANN202 - a Progress callback
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    """`build`: geocode a record's sites into its table (only a finished table is written)."""
+    """`build`: geocode a record's sites into its table (only a finished table is written); a
+    folder or zip of records is built into the portfolio store instead."""
+    if os.path.isdir(args.record) or args.record.lower().endswith(".zip"):
+        return _cmd_build_portfolio(args)
     from dashboard.geocoding.sources import (
         Geocoder,
         LazyGeocoder,
@@ -236,12 +240,52 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_build_portfolio(args: argparse.Namespace) -> int:
+    """`build DIR|ZIP`: build or update the portfolio store from every record in it."""
+    from dashboard.geocoding.sources import LazyGeocoder, offline_geocoder
+    from dashboard.portfolio.store import build_portfolio, dump_summary, store_path
+    from dashboard.sites.build import OVERRIDES_FILE
+
+    if args.out or args.geocoder != "offline" or args.force:
+        raise CommandError("--out, --geocoder and --force apply to one record; use --store", 2)
+    root = Path(args.record)
+    if root.is_file():
+        root_path = _input_file(args.record, "a zip of ClinicalTrials.gov JSON studies")
+        root = Path(root_path)
+    base = root if root.is_dir() else root.parent
+    store = Path(args.store) if args.store else store_path(base)
+    store = _output_file(store, "a portfolio store file", create_parent=True)
+    overrides_path: str | None = args.overrides
+    if overrides_path is None and (base / OVERRIDES_FILE).is_file():
+        # The folder's own corrections, as the app applies them to its portfolio.
+        overrides_path = os.fspath(base / OVERRIDES_FILE)
+    if overrides_path is not None:
+        _input_file(overrides_path, OVERRIDES_CSV)
+    show = not args.quiet and sys.stderr.isatty()
+    with _writing(store):
+        store.parent.mkdir(parents=True, exist_ok=True)
+        stats = build_portfolio(
+            [root],
+            store,
+            geocoder=LazyGeocoder(offline_geocoder),
+            overrides_path=overrides_path,
+            progress=_progress_bar(sys.stderr) if show else None,
+        )
+    for diagnostic in stats.diagnostics[:MAX_WARNINGS]:
+        _warn(diagnostic)
+    if len(stats.diagnostics) > MAX_WARNINGS:
+        _warn(f"... and {len(stats.diagnostics) - MAX_WARNINGS} more unreadable records")
+    print(f"{store}: {dump_summary(stats)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _print_stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    """`fetch NCT...`: download, check it reads as a trial, save, report."""
+    """`fetch NCT...`: download, check it reads as a trial, save, report; `fetch --query ...`
+    (or `--cond`, `--status`) pages through a search instead."""
     from dashboard.ctgov_api import (
         API_BASE,
         DEFAULT_TIMEOUT,
@@ -251,6 +295,20 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     )
     from dashboard.ingest.ctgov_json import trial_from_study
 
+    searching = bool(args.query or args.cond or args.status)
+    if args.nct_id and searching:
+        args.usage_error("give an NCT ID or a search (--query, --cond, --status), not both")
+    if not args.nct_id and not searching:
+        args.usage_error(
+            "give an NCT ID (e.g. NCT04270409) or a search: --query, --cond or --status"
+        )
+    if searching:
+        return _fetch_search(args)
+    for flag, value in (("--page-size", args.page_size), ("--max-studies", args.max_studies)):
+        if value is not None:
+            args.usage_error(f"{flag} applies to a search (--query, --cond, --status)")
+    if args.restart:
+        args.usage_error("--restart applies to a search (--query, --cond, --status)")
     out_dir = _output_dir(args.out_dir or "data")
     nct_id = normalise_nct_id(args.nct_id)
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
@@ -273,6 +331,82 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fetch_search(args: argparse.Namespace) -> int:
+    """`fetch --query/--cond/--status`: page through the search, saving each study; resumable."""
+    from dashboard.ctgov_api import (
+        API_BASE,
+        DEFAULT_PAGE_SIZE,
+        DEFAULT_TIMEOUT,
+        PageDone,
+        Search,
+        check_page_size,
+        download_search,
+        parse_statuses,
+    )
+    from dashboard.ingest.ctgov_json import trial_from_study
+
+    try:
+        search = Search(
+            term=args.query or "",
+            cond=args.cond or "",
+            statuses=parse_statuses(args.status or ()),
+            base_url=args.base_url or API_BASE,
+        )
+        page_size = check_page_size(DEFAULT_PAGE_SIZE if args.page_size is None else args.page_size)
+    except FetchError as exc:
+        args.usage_error(str(exc))
+    if args.max_studies is not None and args.max_studies < 1:
+        args.usage_error(f"--max-studies must be at least 1, found {args.max_studies}")
+    out_dir = _output_dir(args.out_dir or os.path.join("data", "portfolio"))
+    reached = [0]  # the last page saved, for the message if Ctrl-C stops the run
+
+    def read(study: object, where: str) -> str:
+        # Only a study that reads as a trial is saved; a RecordError (a ValueError) skips it.
+        return trial_from_study(study, where).nct_id  # type: ignore[arg-type]
+
+    def show(done: PageDone) -> None:
+        reached[0] = done.page
+        skipped = f", {done.skipped:,} skipped" if done.skipped else ""
+        of = f" of {done.total:,}" if done.total is not None else " so far"
+        print(
+            f"page {done.page}: {done.saved:,} studies saved{skipped} ({done.saved_total:,}{of})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        result = download_search(
+            search,
+            out_dir,
+            read=read,
+            page_size=page_size,
+            max_studies=args.max_studies,
+            restart=bool(args.restart),
+            timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+            progress=show,
+            notify=lambda d: print(f"{d.kind}: {d}", file=sys.stderr, flush=True),
+        )
+    except OSError as exc:
+        # A study or the state file that cannot be written (or a state path that is a FIFO):
+        # one line naming that file; the studies and state saved before it stay.
+        raise _output_error(exc, exc.filename or out_dir) from exc
+    except KeyboardInterrupt:
+        after = f" after page {reached[0]}" if reached[0] else ""
+        raise CommandError(
+            f"interrupted{after}: run the same command again to continue", EXIT_INTERRUPTED
+        ) from None
+    skipped = f"; {result.skipped:,} did not read as trials" if result.skipped else ""
+    of = f" of {result.total:,}" if result.total is not None else ""
+    if result.complete:
+        print(f"saved {result.saved:,}{of} studies in {out_dir}{skipped}")
+    else:
+        print(
+            f"saved {result.saved:,}{of} studies in {out_dir}{skipped}: stopped at "
+            f"--max-studies {args.max_studies}; a higher --max-studies continues the search"
+        )
+    return EXIT_OK
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -285,8 +419,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("record", help="a trial record (text layout or ClinicalTrials.gov JSON)")
     p.set_defaults(func=_cmd_parse)
 
-    b = sub.add_parser("build", help="geocode a record's sites into the cached table")
-    b.add_argument("record", help="a trial record (text layout or ClinicalTrials.gov JSON)")
+    b = sub.add_parser(
+        "build",
+        help="geocode a record's sites into the cached table, or a folder/zip into the portfolio",
+    )
+    b.add_argument(
+        "record",
+        help="a trial record (text layout or ClinicalTrials.gov JSON); or a folder of records "
+        "or the registry's zip of JSON studies, built into the portfolio store",
+    )
+    b.add_argument("--store", help="the portfolio store to build (default: DIR/portfolio.duckdb)")
     b.add_argument("--out", help="the table to write (default: data/<NCT ID>.sites.csv)")
     b.add_argument("--geocoder", choices=["offline", "nominatim"], default="offline")
     b.add_argument("--overrides", help="human corrections (default: data/overrides.csv)")
@@ -296,12 +438,49 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_cmd_build)
 
-    f = sub.add_parser("fetch", help="download a study from ClinicalTrials.gov (API v2)")
-    f.add_argument("nct_id", help="e.g. NCT04270409")
-    f.add_argument("--out-dir", default="data", help="where to save the JSON (default: data/)")
+    f = sub.add_parser(
+        "fetch",
+        help="download a study, or every study a search finds, from ClinicalTrials.gov (API v2)",
+        description="Download one study by NCT ID, or page through a search of ClinicalTrials.gov "
+        "(API v2 /studies) and save every study it finds as <NCT ID>.json. A search keeps its "
+        "progress in a .fetch-<hash>.state file in the output folder: run the same command "
+        "again after an interruption and it continues from the page it had reached.",
+    )
+    f.add_argument("nct_id", nargs="?", help="one study to download, e.g. NCT04270409")
+    f.add_argument("--query", metavar="TEXT", help="search: words anywhere in a study (query.term)")
+    f.add_argument("--cond", metavar="TEXT", help="search: a condition or disease (query.cond)")
+    f.add_argument(
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help="search: overall status, e.g. RECRUITING; repeat it or give a comma list "
+        "(filter.overallStatus)",
+    )
+    f.add_argument(
+        "--page-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="search: studies per page, 1 to 1000 (default: 100)",
+    )
+    f.add_argument(
+        "--max-studies",
+        type=int,
+        default=None,
+        metavar="N",
+        help="search: stop after this many studies (default: all)",
+    )
+    f.add_argument(
+        "--restart", action="store_true", help="search: start from page 1, ignoring saved progress"
+    )
+    f.add_argument(
+        "--out-dir",
+        default=None,
+        help="where to save the JSON (default: data/ for one study, data/portfolio/ for a search)",
+    )
     f.add_argument("--base-url", default=None, help="API root (default: ClinicalTrials.gov)")
     f.add_argument("--timeout", type=float, default=None, help="seconds (default: 20)")
-    f.set_defaults(func=_cmd_fetch)
+    f.set_defaults(func=_cmd_fetch, usage_error=f.error)
     return parser
 
 

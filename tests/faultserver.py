@@ -8,6 +8,11 @@ sleep still in progress, so a test can never hang on the server.
 
     with FaultServer([Fault.slow(3), Fault.json({...})]) as server:
         ...  # server.url, server.requests
+
+A server that must answer by what was asked (a page of search results by its `pageToken`)
+takes a `route` instead of a script: a function from the request (`Seen`) to its `Fault`.
+
+    with FaultServer(route=lambda seen: pages[seen.params.get("pageToken")]) as server: ...
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -39,6 +47,11 @@ class Fault:
     def json(cls, data: Any) -> Fault:
         """A valid JSON answer."""
         return cls("json", body=json.dumps(data).encode("utf-8"))
+
+    @classmethod
+    def recorded(cls, path: Path) -> Fault:
+        """A 200 whose body is a recorded answer, byte for byte."""
+        return cls("recorded", body=path.read_bytes())
 
     @classmethod
     def status_code(cls, status: int, *headers: tuple[str, str]) -> Fault:
@@ -81,14 +94,32 @@ class Seen:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def route(self) -> str:
+        """The path without its query string: `/studies`."""
+        return urllib.parse.urlsplit(self.path).path
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query string's fields, decoded (the last value of a repeated one)."""
+        query = urllib.parse.urlsplit(self.path).query
+        return dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+
 
 class FaultServer:
-    """A ThreadingHTTPServer on 127.0.0.1, port 0, answering from a script of `Fault`s."""
+    """A ThreadingHTTPServer on 127.0.0.1, port 0, answering from a script of `Fault`s (or, with
+    `route`, from a function of each request)."""
 
-    def __init__(self, script: list[Fault]) -> None:
-        if not script:
-            raise ValueError("a script needs at least one Fault")
-        self.script = list(script)
+    def __init__(
+        self,
+        script: list[Fault] | None = None,
+        *,
+        route: Callable[[Seen], Fault] | None = None,
+    ) -> None:
+        if (not script) == (route is None):
+            raise ValueError("give a script of at least one Fault, or a route (not both)")
+        self.script = list(script or ())
+        self.route = route
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -139,7 +170,10 @@ class FaultServer:
     # ------------------------------------------------------------------ answering
     def _next(self, handler: BaseHTTPRequestHandler) -> Fault:
         with self._lock:
-            self.requests.append(Seen("GET", handler.path, dict(handler.headers.items())))
+            seen = Seen("GET", handler.path, dict(handler.headers.items()))
+            self.requests.append(seen)
+            if self.route is not None:
+                return self.route(seen)
             return self.script.pop(0) if len(self.script) > 1 else self.script[0]
 
     def _answer(self, h: BaseHTTPRequestHandler, fault: Fault) -> None:

@@ -446,6 +446,58 @@ def test_fetch_refuses_an_out_dir_that_is_not_a_directory(
     assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
 
 
+# `fetch` takes one NCT ID or a search; anything else is a usage error (exit 2), before any
+# request (the base URL is port 9 on 127.0.0.1: a request would fail differently) or any write.
+FETCH_USAGE_ERRORS = [
+    # neither an NCT ID nor a search
+    ([], "give an NCT ID (e.g. NCT04270409) or a search"),
+    (["--out-dir", "x"], "give an NCT ID (e.g. NCT04270409) or a search"),
+    # both
+    (["NCT04270409", "--query", "myeloma"], "give an NCT ID or a search"),
+    # search options with one NCT ID
+    (["NCT04270409", "--page-size", "10"], "--page-size applies to a search"),
+    (["NCT04270409", "--max-studies", "10"], "--max-studies applies to a search"),
+    (["NCT04270409", "--restart"], "--restart applies to a search"),
+    # page sizes the API cannot serve (it would cut 1001 down to 1000 without a word)
+    (["--query", "x", "--page-size", "0"], "expected a page size from 1 to 1,000"),
+    (["--query", "x", "--page-size", "1001"], "expected a page size from 1 to 1,000"),
+    (["--query", "x", "--page-size", "-3"], "expected a page size from 1 to 1,000"),
+    (["--query", "x", "--page-size", "ten"], "argument --page-size: invalid int value: 'ten'"),
+    (["--query", "x", "--max-studies", "0"], "--max-studies must be at least 1"),
+    # a status the API does not know
+    (["--cond", "x", "--status", "RECRUITING,open"], "unknown overall status 'open'"),
+    # a search of nothing but blanks
+    (["--query", "  "], "a search needs a query, a condition or a status"),
+]
+
+
+@pytest.mark.parametrize(("argv", "says"), FETCH_USAGE_ERRORS)
+def test_fetch_needs_exactly_one_nct_id_or_search(
+    argv: list[str], says: str, tmp_path: Path, capsys
+) -> None:
+    from dashboard import cli
+
+    base = ["--base-url", "http://127.0.0.1:9", "--timeout", "1"]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["fetch", *argv, *base, "--out-dir", str(tmp_path / "out")])
+    assert exited.value.code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m dashboard fetch")
+    assert f"python -m dashboard fetch: error: {says}" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_fetch_help_says_where_a_search_saves(capsys) -> None:
+    from dashboard import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["fetch", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "data/portfolio/ for a search" in help_text
+    for flag in ("--query", "--cond", "--status", "--page-size", "--max-studies", "--restart"):
+        assert flag in help_text
+
+
 def test_an_unknown_country_is_a_warning_not_a_refusal(tmp_path, seed_text, capsys):
     """One site's country cut short ("Hung"): the record loads, the site keeps the text, and
     the command says so in one warning line (issue: never refuse a record for one place)."""
