@@ -40,6 +40,10 @@ STATE_ANCHOR_BONUS = 3.0
 # A candidate is a "section" of a city when a place this many times as populous lies this close.
 SECTION_RADIUS_KM = 10.0
 SECTION_POPULATION_RATIO = 10.0
+# A section keeps its penalty only when a same-named place this populous (and not itself a
+# section) competes: a city district must lose to a real city of its name ("Salamanca" in Madrid
+# vs Salamanca), never to a village ("Camperdown" in Sydney vs Camperdown, Victoria).
+SECTION_LOSES_TO_POPULATION = 100_000
 # Two candidates closer than this in score but farther apart than AMBIGUOUS_KM -> review.
 AMBIGUITY_MARGIN = 0.5
 AMBIGUOUS_KM = 25.0
@@ -338,20 +342,38 @@ class GazetteerMatcher:
             cands = near
         if not cands:
             return None
-        scored = sorted(
-            ((self.score(c, regions, anchor), c) for c in cands),
-            key=lambda t: (-t[0][0], t[1].place.id),
-        )
+        scored = self._rank(cands, regions, anchor)
         (best_score, why), best = scored[0]
         # A "section" note only matters when it decided between same-named places.
         notes = (list(why) if len(scored) > 1 else []) + ([v.note] if v.note else [])
         review = fuzzy
+        own_note = ""
+        own = [] if fuzzy or not best.alternate else self._own_named_elsewhere(scored, regions)
+        if own:
+            # The name is the own name of one place and an alternate name of another, far away:
+            # with a matched state the own name wins; either way a person should look.
+            decoy, o = best.place, own[0][1].place
+            review = True
+            if regions:
+                (best_score, why), best = own[0]
+                notes = (list(why) if len(scored) > 1 else []) + ([v.note] if v.note else [])
+                own_note = (
+                    f"'{v.name}' is also an alternate name of {decoy.name} "
+                    f"({self.g.region_name(decoy.region)})"
+                )
+            else:
+                own_note = (
+                    f"ambiguous: '{v.name}' is the own name of {o.name} "
+                    f"({self.g.region_name(o.region)})"
+                )
         if regions and best.place.region not in regions:
             review = True
             notes.insert(0, f"{OUT_OF_REGION}; placed in {self.g.region_name(best.place.region)}")
         if fuzzy:
             notes.append(f"fuzzy match of '{v.name}'")
-        if len(scored) > 1:
+        if own_note:
+            notes.append(own_note)
+        elif len(scored) > 1:
             (second_score, _), second = scored[1]
             far = (
                 distance_km(
@@ -374,6 +396,42 @@ class GazetteerMatcher:
             else Precision.CITY
         )
         return self._result(best.place, precision, query, review, notes)
+
+    def _rank(
+        self, cands: list[Candidate], regions: set[int], anchor: Place | None
+    ) -> list[tuple[tuple[float, list[str]], Candidate]]:
+        """Candidates with their scores, best first; a section's penalty is waived when no real
+        city of the name (SECTION_LOSES_TO_POPULATION, inside the named state) competes."""
+        raw = [(self.score(c, regions, anchor), c) for c in cands]
+        sections = {c.place.id for (_, why), c in raw if why}
+        if sections and not any(
+            c.place.id not in sections
+            and c.place.population >= SECTION_LOSES_TO_POPULATION
+            and not (regions and c.place.region not in regions)
+            for _, c in raw
+        ):
+            raw = [
+                ((s + SECTION_PENALTY, why) if c.place.id in sections else (s, why), c)
+                for (s, why), c in raw
+            ]
+        return sorted(raw, key=lambda t: (-t[0][0], t[1].place.id))
+
+    def _own_named_elsewhere(
+        self, scored: list[tuple[tuple[float, list[str]], Candidate]], regions: set[int]
+    ) -> list[tuple[tuple[float, list[str]], Candidate]]:
+        """Own-name candidates (inside the named state, if any) lying more than AMBIGUOUS_KM
+        from the best candidate, which matched an alternate name; best first."""
+        best = scored[0][1].place
+        return [
+            t
+            for t in scored
+            if not t[1].alternate
+            and not (regions and t[1].place.region not in regions)
+            and distance_km(
+                t[1].place.latitude, t[1].place.longitude, best.latitude, best.longitude
+            )
+            > AMBIGUOUS_KM
+        ]
 
     def _postal(
         self, variants: list[Variant], regions: set[int], cc: str, query: str
