@@ -78,6 +78,10 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
+# Cities whose matcher answers a GazetteerGeocoder remembers (~1 kB each).
+MAX_REMEMBERED = 200_000
+
+
 class GazetteerGeocoder:
     """The offline geocoder (the default): matches sites against the GeoNames-based index.
 
@@ -89,14 +93,27 @@ class GazetteerGeocoder:
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.matcher = GazetteerMatcher(gazetteer)
         self.g = gazetteer
+        # The matcher's answers by city, state and country: a portfolio asks about the same
+        # city thousands of times, with other postcodes and registry points to check.
+        self._matches: dict[tuple[str, str, str, str], GeocodeResult | None] = {}
 
     def geocode(self, site: Site) -> GeocodeResult | None:
         """The site's point from the gazetteer, or None when its country is unknown."""
         cc = _site_country_code(site)
         if not cc:
             return self._in_successor_state(site)
+        return self._with_postcode(site, cc, self._match(site, cc))
+
+    def _match(self, site: Site, cc: str) -> GeocodeResult | None:
+        """The matcher's answer for the site's city (remembered, up to MAX_REMEMBERED)."""
+        key = (site.city, site.state, site.country, cc)
+        if key in self._matches:
+            return self._matches[key]
+        if len(self._matches) >= MAX_REMEMBERED:
+            self._matches.clear()
         res = self.matcher.match(site.city, site.state, cc, site_query(site))
-        return self._with_postcode(site, cc, res)
+        self._matches[key] = res
+        return res
 
     def _in_successor_state(self, site: Site) -> GeocodeResult | None:
         """A site filed under a dissolved state ("Former Serbia and Montenegro"): placed in the

@@ -7,6 +7,7 @@ v2 JSON (`ctgov_json`); `common` holds what both share and `countries` names cou
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from dashboard.errors import Diagnostic, RecordError
@@ -16,6 +17,7 @@ from dashboard.ingest.text_layout import parse_text_record
 from dashboard.model import Trial
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024  # the seed is 60 kB; anything this big is not a record
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # not tab, newline, CR or form feed
 BINARY_CONTROL_RATIO = 0.05  # share of control characters above which text is "binary"
 
 
@@ -52,10 +54,12 @@ def decode_record(data: bytes, name: str) -> str:
             text = data.decode("cp1252")
         except UnicodeDecodeError:
             text = data.decode("latin-1")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    # Counted by a regex, not a Python loop over every character (a record is ~100 kB).
+    controls = sum(1 for _ in CONTROL_CHARS.finditer(text))
     if text and controls / len(text) > BINARY_CONTROL_RATIO:
-        first = next(i for i, ch in enumerate(text) if ord(ch) < 32 and ch not in "\t\n\r\f")
-        line = text.count("\n", 0, first) + 1
+        first = CONTROL_CHARS.search(text)
+        assert first is not None
+        line = text.count("\n", 0, first.start()) + 1
         raise RecordError(name, line, "expected a text record, found binary data")
     return text
 
