@@ -29,13 +29,26 @@ GRID_CELLS_ACROSS = 90
 # Cell sizes (degrees) the grid snaps to, so that a small change of view keeps the same cells.
 CELL_LADDER = tuple(0.01 * 2**k for k in range(12))  # 0.01 ... 20.48 degrees
 NEAREST_TRIALS = 200  # rows of "trials near here"
-TRIAL_LIST = 500  # rows of the trial list without a place
+TRIAL_LIST = 200  # rows of the trial list without a place
 SHARED_SITES = 200
 RECRUITING = "RECRUITING"
 # Statuses that take or will take patients: listed first.
 OPEN_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE")
 FROM_SITES = "FROM sites s"
-FROM_SITES_AND_TRIALS = "FROM sites s JOIN trials t USING (nct_id)"
+FROM_SITES_AND_TRIALS = "FROM sites s JOIN trials t USING (tid)"
+FROM_TRIAL_COUNTRIES = "FROM trial_countries s"
+# What the per-country summary measures, over sites or over their per-trial-and-country sums.
+SITE_MEASURES = (
+    "count(*) AS sites, count(s.latitude) AS placed, "
+    "count(*) FILTER (WHERE s.status = 'RECRUITING') AS recruiting_sites, "
+    "min(s.latitude) AS south, min(s.longitude) AS west, max(s.latitude) AS north, "
+    "max(s.longitude) AS east"
+)
+SUMMED_MEASURES = (
+    "sum(s.sites) AS sites, sum(s.placed) AS placed, sum(s.recruiting) AS recruiting_sites, "
+    "min(s.south) AS south, min(s.west) AS west, max(s.north) AS north, max(s.east) AS east"
+)
+VIEW_TRIALS = "view_trials"  # the matching trials' keys, registered on the caller's connection
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
 
 
@@ -140,15 +153,22 @@ def distance_sql(lat: float, lon: float) -> tuple[str, list[float]]:
 
 
 def _site_filter(
-    f: PortfolioFilters, origin: Origin | None, radius_km: float | None
+    con: duckdb.DuckDBPyConnection,
+    f: PortfolioFilters,
+    origin: Origin | None,
+    radius_km: float | None,
 ) -> tuple[str, list[Any], str, list[Any]]:
-    """(FROM ... WHERE ... for the matching sites, its params, the distance expr, its params)."""
+    """(FROM ... WHERE ... for the matching sites, its params, the distance expr, its params).
+
+    The trial filters are applied once, here: the matching trials' keys are registered on
+    `con` as VIEW_TRIALS, and every query of the view joins them instead of filtering the
+    trials again."""
     trials = _trial_filter(f)
     sql = _Sql()
     if trials.parts:
-        sql.add(
-            f"s.nct_id IN (SELECT t.nct_id FROM trials t WHERE {trials.where()})", *trials.params
-        )
+        keys = con.execute(f"SELECT t.tid FROM trials t WHERE {trials.where()}", trials.params).df()
+        con.register(VIEW_TRIALS, keys)
+        sql.add(f"s.tid IN (SELECT tid FROM {VIEW_TRIALS})")
     if f.countries:
         sql.add(f"s.country_code IN ({_marks(f.countries)})", *f.countries)
     dist, dist_params = "NULL", []
@@ -189,15 +209,30 @@ def portfolio_view(
 ) -> PortfolioView:
     """The "All trials" view for `filters` (and a searched place, already resolved)."""
     radius_km = filters.radius_km if origin is not None else None
-    where, params, dist, dist_params = _site_filter(filters, origin, radius_km)
-    n_sites, n_placed, n_trials, south, west, north, east = con.execute(
-        "SELECT count(*), count(s.latitude), count(DISTINCT s.nct_id), min(s.latitude), "
-        f"min(s.longitude), max(s.latitude), max(s.longitude) {where}",
+    where, params, dist, dist_params = _site_filter(con, filters, origin, radius_km)
+    # Per country: trials, sites and their bounds (the view's totals are sums of these rows,
+    # except its distinct trials, counted apart: a trial may have sites in many countries).
+    # Without a place, the per-trial-and-country sums answer it (a quarter of the rows).
+    summary = where if origin is not None else where.replace(FROM_SITES, FROM_TRIAL_COUNTRIES, 1)
+    measures = SITE_MEASURES if origin is not None else SUMMED_MEASURES
+    # A row of trial_countries is one trial in one country: count(*) counts its trials.
+    trials_expr = "count(DISTINCT s.tid)" if origin is not None else "count(*)"
+    grouped = con.execute(
+        "SELECT s.country_code AS country_code, any_value(s.country) AS country, "
+        f"{trials_expr} AS trials, {measures} {summary} GROUP BY s.country_code "
+        "ORDER BY trials DESC, sites DESC, country_code",
         params,
-    ).fetchone()
-    total_trials, total_sites = con.execute(
-        "SELECT (SELECT count(*) FROM trials), (SELECT count(*) FROM sites)"
-    ).fetchone()
+    ).df()
+    n_sites, n_placed = int(grouped["sites"].sum()), int(grouped["placed"].sum())
+    n_trials = 0
+    if n_sites:
+        n_trials = int(con.execute(f"SELECT count(DISTINCT s.tid) {summary}", params).fetchone()[0])
+    south, west, north, east = None, None, None, None
+    if n_placed:
+        south, west = float(grouped["south"].min()), float(grouped["west"].min())
+        north, east = float(grouped["north"].max()), float(grouped["east"].max())
+    countries = grouped[["country_code", "country", "trials", "sites", "recruiting_sites"]]
+    total_trials, total_sites = _totals(con)
     bounds = None if south is None else (south, west, north, east)
     placed = f"{where} AND s.latitude IS NOT NULL"
     cell: float | None = None
@@ -225,14 +260,7 @@ def portfolio_view(
                 break
             cell = next((c for c in CELL_LADDER if c > cell), CELL_LADDER[-1])
         aggregated = True
-    trials = _trials(con, where, params, dist, dist_params, origin is not None)
-    countries = con.execute(
-        "SELECT s.country_code AS country_code, any_value(s.country) AS country, "
-        "count(DISTINCT s.nct_id) AS trials, count(*) AS sites, "
-        "count(*) FILTER (WHERE s.status = 'RECRUITING') AS recruiting_sites "
-        f"{where} GROUP BY s.country_code ORDER BY trials DESC, sites DESC, country_code",
-        params,
-    ).df()
+    trials = _trials(con, where, params, dist, dist_params, origin is not None, filters)
     return PortfolioView(
         n_trials=int(n_trials),
         n_sites=int(n_sites),
@@ -250,6 +278,14 @@ def portfolio_view(
     )
 
 
+def _totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """How many trials and sites the store holds in all."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM trials), (SELECT count(*) FROM sites)"
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
 def _status_rank(column: str) -> str:
     """SQL ranking open statuses first (recruiting, then not yet recruiting...), then the rest."""
     cases = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(OPEN_STATUSES))
@@ -263,32 +299,44 @@ def _trials(
     dist: str,
     dist_params: list[Any],
     near: bool,
+    filters: PortfolioFilters,
 ) -> pd.DataFrame:
     """One row per matching trial: with a place, its nearest site and distance, nearest first;
     without, its site count in view, open trials first."""
     if near:
         sql = (
-            "WITH d AS (SELECT s.nct_id, s.facility, s.city, s.state, s.country, s.status, "
+            "WITH d AS (SELECT s.tid, s.facility, s.city, s.state, s.country, s.status, "
             f"{dist} AS distance_km {where} AND s.latitude IS NOT NULL), "
-            "n AS (SELECT nct_id, min(distance_km) AS distance_km, "
+            "n AS (SELECT tid, min(distance_km) AS distance_km, "
             "arg_min(facility, distance_km) AS nearest_facility, "
             "arg_min(city, distance_km) AS nearest_city, "
             "arg_min(state, distance_km) AS nearest_state, "
             "arg_min(country, distance_km) AS nearest_country, "
             "arg_min(status, distance_km) AS nearest_status, count(*) AS sites_in_view "
-            "FROM d GROUP BY nct_id) "
-            "SELECT n.nct_id, t.title, t.status, t.phases, t.sponsor, t.conditions, "
+            "FROM d GROUP BY tid) "
+            "SELECT t.nct_id, t.title, t.status, t.phases, t.sponsor, t.conditions, "
             "n.distance_km, n.nearest_facility, n.nearest_city, n.nearest_state, "
             "n.nearest_country, n.nearest_status, n.sites_in_view, t.n_sites "
-            "FROM n JOIN trials t USING (nct_id) "
-            f"ORDER BY n.distance_km, {_status_rank('t.status')}, n.nct_id LIMIT {NEAREST_TRIALS}"
+            "FROM n JOIN trials t USING (tid) "
+            f"ORDER BY n.distance_km, {_status_rank('t.status')}, t.nct_id LIMIT {NEAREST_TRIALS}"
         )
         return con.execute(sql, [*dist_params, *params]).df()
+    if not filters.countries:
+        # Every site of a matching trial is in view: its own count says how many.
+        keep = ["t.n_sites > 0"]
+        if VIEW_TRIALS in where:
+            keep.append(f"t.tid IN (SELECT tid FROM {VIEW_TRIALS})")
+        return con.execute(
+            "SELECT t.nct_id, t.title, t.status, t.phases, t.sponsor, t.conditions, "
+            f"t.n_sites AS sites_in_view, t.n_sites FROM trials t WHERE {' AND '.join(keep)} "
+            f"ORDER BY {_status_rank('t.status')}, t.n_sites DESC, t.nct_id LIMIT {TRIAL_LIST}"
+        ).df()
     sql = (
-        f"WITH n AS (SELECT s.nct_id, count(*) AS sites_in_view {where} GROUP BY s.nct_id) "
-        "SELECT n.nct_id, t.title, t.status, t.phases, t.sponsor, t.conditions, "
-        "n.sites_in_view, t.n_sites FROM n JOIN trials t USING (nct_id) "
-        f"ORDER BY {_status_rank('t.status')}, n.sites_in_view DESC, n.nct_id LIMIT {TRIAL_LIST}"
+        "WITH n AS (SELECT s.tid, sum(s.sites) AS sites_in_view "
+        f"{where.replace(FROM_SITES, FROM_TRIAL_COUNTRIES, 1)} GROUP BY s.tid) "
+        "SELECT t.nct_id, t.title, t.status, t.phases, t.sponsor, t.conditions, "
+        "n.sites_in_view, t.n_sites FROM n JOIN trials t USING (tid) "
+        f"ORDER BY {_status_rank('t.status')}, n.sites_in_view DESC, t.nct_id LIMIT {TRIAL_LIST}"
     )
     return con.execute(sql, params).df()
 
@@ -302,14 +350,14 @@ def shared_sites(
     """Facilities hosting more than one matching trial, most trials first (for staff: where
     two studies compete for the same hospital's patients)."""
     radius_km = filters.radius_km if origin is not None else None
-    where, params, _, _ = _site_filter(filters, origin, radius_km)
+    where, params, _, _ = _site_filter(con, filters, origin, radius_km)
     return con.execute(
         "SELECT any_value(s.facility) AS facility, any_value(s.city) AS city, "
-        "any_value(s.country) AS country, count(DISTINCT s.nct_id) AS trials, "
+        "any_value(s.country) AS country, count(DISTINCT s.tid) AS trials, "
         "count(*) FILTER (WHERE s.status = 'RECRUITING') AS recruiting_sites, "
         "string_agg(DISTINCT s.nct_id, ', ' ORDER BY s.nct_id) AS nct_ids "
         f"{where} AND s.facility_key <> '' GROUP BY s.facility_key "
-        f"HAVING count(DISTINCT s.nct_id) > 1 ORDER BY trials DESC, facility LIMIT {int(limit)}",
+        f"HAVING count(DISTINCT s.tid) > 1 ORDER BY trials DESC, facility LIMIT {int(limit)}",
         params,
     ).df()
 

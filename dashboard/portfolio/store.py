@@ -620,13 +620,26 @@ def load_in_memory(path: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
         con.close()
         raise TableError(f"{path}: not a readable portfolio store ({exc})") from exc
     try:
+        # Each trial gets a small integer key (`tid`): counting distinct trials and joining
+        # sites to trials on integers is several times faster than on "NCT…" strings.
         con.execute(
-            "CREATE TABLE trials AS SELECT *, lower(concat_ws(' | ', title, conditions)) "
-            "AS search_text FROM disk.trials ORDER BY nct_id"
+            "CREATE TABLE trials AS SELECT CAST(row_number() OVER (ORDER BY nct_id) AS INTEGER) "
+            "AS tid, *, lower(concat_ws(' | ', title, conditions)) AS search_text "
+            "FROM disk.trials ORDER BY nct_id"
         )
         # Sites sorted by place: a radius or a country touches few row groups.
         con.execute(
-            "CREATE TABLE sites AS SELECT * FROM disk.sites ORDER BY country_code, latitude"
+            "CREATE TABLE sites AS SELECT t.tid, s.* FROM disk.sites s "
+            "JOIN trials t USING (nct_id) ORDER BY s.country_code, s.latitude"
+        )
+        # Sites summed per trial and country: a view without a place (most filter changes)
+        # counts and lists from this quarter-size table instead of every site.
+        con.execute(
+            "CREATE TABLE trial_countries AS SELECT tid, country_code, "
+            "any_value(country) AS country, count(*) AS sites, count(latitude) AS placed, "
+            "count(*) FILTER (WHERE status = 'RECRUITING') AS recruiting, "
+            "min(latitude) AS south, min(longitude) AS west, max(latitude) AS north, "
+            "max(longitude) AS east FROM sites GROUP BY tid, country_code ORDER BY tid"
         )
         con.execute("CREATE TABLE records AS SELECT * FROM disk.records")
     except duckdb.Error as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,7 @@ from dashboard.geo import DEFAULT_UNITS, UNITS, format_distance
 from dashboard.ingest.countries import country_name
 from dashboard.portfolio.query import PortfolioFilters, PortfolioView
 from dashboard.ui import map as site_map
-from dashboard.ui.panels import plain_status, shorten
+from dashboard.ui.panels import escape_markdown, plain_status, shorten
 from dashboard.ui.state import MAX_NEAR_CHARS, format_radius, parse_radius
 
 PARAM_VIEW = "view"
@@ -37,6 +38,9 @@ COLOR_STATUS = "status"
 COLOR_TRIAL = "trial"
 MAX_CONDITION_CHARS = 200
 MAX_LIST_VALUES = 50
+OTHER_TRIALS = "Other trials"
+# The point field each colouring's legend reads (status codes are put in words by the legend).
+LEGEND_KEY = {COLOR_STATUS: "status", COLOR_TRIAL: "trial"}
 TRIAL_COLORS = 9  # trials with a colour of their own when colouring by trial; the rest grey
 CELL_COLOR = [0, 114, 178, 190]  # Okabe-Ito blue
 CELL_MIN_PX = 5.0
@@ -135,7 +139,7 @@ def portfolio_params(filters: PortfolioFilters, color: str = COLOR_STATUS) -> di
 # ------------------------------------------------------------------------------------ map
 
 
-def _site_marks(view: PortfolioView, color: str) -> list[dict[str, Any]]:
+def site_marks(view: PortfolioView, color: str) -> list[dict[str, Any]]:
     """One JSON-ready point per site (few fields: this is what the browser receives)."""
     m = view.marks
     if m.empty:
@@ -147,27 +151,56 @@ def _site_marks(view: PortfolioView, color: str) -> list[dict[str, Any]]:
         top = m["nct_id"].value_counts().index[:TRIAL_COLORS]
         palette = {t: [*site_map.PALETTE[i], site_map.MARKER_ALPHA] for i, t in enumerate(top)}
         colors = [palette.get(t, site_map.UNKNOWN_COLOR) for t in m["nct_id"]]
+        legend = [t if t in palette else OTHER_TRIALS for t in m["nct_id"]]
     else:
         colors = [site_map.STATUS_COLORS.get(s, site_map.UNKNOWN_COLOR) for s in status]
-    approx = [
-        site_map.is_approximate(str(p or ""), bool(r))
-        for p, r in zip(m["precision"], m["needs_review"], strict=True)
-    ]
+        legend = status.tolist()
+    approx = (m["needs_review"].fillna(False).astype(bool)) | m["precision"].fillna("").astype(
+        str
+    ).str.strip().str.lower().isin(site_map.APPROX_PRECISIONS)
+    # Column lists and per-value caches, not a pass of pandas lookups per row: a view may
+    # send 5,000 sites, and this runs on every rerun.
+    words = {s: plain_status(s) or "Status not given" for s in set(status)}
+    titles: dict[str, str] = {}
     out = []
-    for i, row in enumerate(m.itertuples(index=False)):
-        place = ", ".join(p for p in (row.city, row.country) if p)
-        words = plain_status(status.iat[i]) or "Status not given"
-        title = shorten(row.title, TITLE_CHARS)
-        tip = f"{row.facility or 'Site'}\n{place}\n{words}\n{row.nct_id}: {title}"
+    for lat, lon, nct, facility, city, country, title, st, col, ap, leg in zip(
+        m["latitude"].tolist(),
+        m["longitude"].tolist(),
+        m["nct_id"].tolist(),
+        m["facility"].fillna("").tolist(),
+        m["city"].fillna("").tolist(),
+        m["country"].fillna("").tolist(),
+        m["title"].fillna("").tolist(),
+        status.tolist(),
+        colors,
+        approx.tolist(),
+        legend,
+        strict=True,
+    ):
+        if nct not in titles:
+            titles[nct] = shorten(title, TITLE_CHARS)
+        place = ", ".join(p for p in (city, country) if p)
         out.append(
             {
-                "position": [round(float(row.longitude), 5), round(float(row.latitude), 5)],
-                "color": colors[i],
-                "approx": approx[i],
-                "tip": tip,
+                "position": [round(lon, 5), round(lat, 5)],
+                "color": col,
+                "approx": ap,
+                LEGEND_KEY[color]: leg,
+                "tip": f"{facility or 'Site'}\n{place}\n{words[st]}\n{nct}: {titles[nct]}",
             }
         )
     return out
+
+
+def legend(
+    view: PortfolioView, color: str, marks: list[dict[str, Any]] | None = None
+) -> list[site_map.LegendEntry]:
+    """What the map's marks mean (individual sites only; cells are explained in words)."""
+    if view.aggregated:
+        return []
+    if marks is None:
+        marks = site_marks(view, color)
+    return site_map.legend_entries(marks, LEGEND_KEY[color], origin=view.origin is not None)
 
 
 def cell_radius_px(sites: Any) -> Any:
@@ -200,6 +233,7 @@ def portfolio_deck(
     *,
     color: str = COLOR_STATUS,
     places: Any = None,
+    marks: list[dict[str, Any]] | None = None,
 ) -> pdk.Deck:
     """The map of a portfolio view: each site (as the single-trial map draws them), or, above
     the point limit, one disc per grid cell sized by its count of sites."""
@@ -208,7 +242,7 @@ def portfolio_deck(
         origin = (view.origin.latitude, view.origin.longitude)
     if not view.aggregated:
         return site_map.build_deck(
-            _site_marks(view, color),
+            site_marks(view, color) if marks is None else marks,
             outlines,
             origin=origin,
             radius_km=view.radius_km,
@@ -297,6 +331,33 @@ def _phase_words(phases: Any) -> list[str]:
     if phases is None or (isinstance(phases, float) and math.isnan(phases)):
         return []
     return [phase_word(str(p)) for p in list(phases)]
+
+
+@dataclass(frozen=True)
+class TrialCard:
+    """A nearest trial in a few lines of Markdown (escaped: record text is untrusted)."""
+
+    heading: str
+    body: str
+
+
+def nearest_cards(view: PortfolioView, units: str, limit: int) -> list[TrialCard]:
+    """The nearest `limit` trials: link, distance and status; title; its nearest site."""
+    t = view.trials
+    if "distance_km" not in t.columns:
+        return []
+    cards = []
+    for row in t.head(limit).itertuples(index=False):
+        status = plain_status(row.status) or "Status not given"
+        site = ", ".join(escape_markdown(x) for x in (row.nearest_facility, row.nearest_city) if x)
+        cards.append(
+            TrialCard(
+                heading=f"[{row.nct_id}](?trial={row.nct_id}) · "
+                f"{_distance(row.distance_km, units)} · {status}",
+                body=f"{escape_markdown(shorten(row.title, 160))}  \nNearest site: {site}",
+            )
+        )
+    return cards
 
 
 def country_rows(view: PortfolioView) -> pd.DataFrame:
