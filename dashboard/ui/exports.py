@@ -10,6 +10,7 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dashboard.geo import EXPORT_DISTANCE_DECIMALS, rounded_in
@@ -30,27 +31,41 @@ LOCATION_COLUMN = "location"
 DOWNLOAD_COLUMNS = (*EXPORT_COLUMNS, Col.NEEDS_REVIEW)
 
 
+def site_table_columns(table: pd.DataFrame, units: str | None = None) -> dict[str, list[Any]]:
+    """The site list as shown, column by column (see `site_table`): plain lists, which the
+    page hands to Streamlit as an Arrow table without going through pandas."""
+
+    def texts(column: str) -> list[str]:
+        if column not in table.columns:
+            return [""] * len(table)
+        return [display_text(v) for v in table[column].tolist()]
+
+    # Lists, not Series.map: this runs on every rerun, and each map costs a few hundred µs.
+    columns: dict[str, list[Any]] = {}
+    if units is not None and Col.DISTANCE_KM in table.columns:
+        km = pd.to_numeric(table[Col.DISTANCE_KM], errors="coerce").astype(float).tolist()
+        columns[distance_column(units)] = [rounded_in(d, units) for d in km]
+    columns.update({c: texts(c) for c in SHOWN_COLUMNS})
+    columns[Col.STATE] = [strip_region_key(v) for v in columns[Col.STATE]]
+    columns[Col.STATUS] = [plain_status(v) for v in columns[Col.STATUS]]
+    if Col.PRECISION in table.columns:
+        notes = [location_note(p) for p in texts(Col.PRECISION)]
+        if any(notes):
+            columns[LOCATION_COLUMN] = notes
+    return columns
+
+
 def site_table(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
     """The site list as shown: one row per site, plus a distance column when searching and a
     plain "location" note when some site is only placed at its region (or district, country)."""
-    cells = {
-        c: table[c].map(display_text) if c in table else pd.Series("", index=table.index)
-        for c in SHOWN_COLUMNS
-    }
-    cells[Col.STATE] = cells[Col.STATE].map(strip_region_key)
-    cells[Col.STATUS] = cells[Col.STATUS].map(plain_status)
-    out = pd.DataFrame(cells)
-    if Col.PRECISION in table.columns:
-        notes = table[Col.PRECISION].map(lambda p: location_note(display_text(p)))
-        if notes.astype(bool).any():
-            out[LOCATION_COLUMN] = notes
-    if units is not None and Col.DISTANCE_KM in table.columns:
-        out.insert(
-            0,
-            distance_column(units),
-            table[Col.DISTANCE_KM].map(lambda d: rounded_in(d, units)),
-        )
-    return out.reset_index(drop=True)
+    columns = site_table_columns(table, units)
+    out = pd.DataFrame(
+        {k: v for k, v in columns.items() if k in SHOWN_COLUMNS or k == LOCATION_COLUMN},
+        dtype=object,  # plain text, no string-type inference
+    )
+    if units is not None and distance_column(units) in columns:
+        out.insert(0, distance_column(units), np.array(columns[distance_column(units)], float))
+    return out
 
 
 def _defuse(value: Any) -> Any:

@@ -365,25 +365,27 @@ def colocated_line(names: Sequence[str], city: str) -> str:
     return f"{n} sites {where}: {listed}"
 
 
-def _tooltip_text(
-    name: str,
-    city: str,
-    country: str,
-    status: str,
-    distance_km: float | None,
-    units: str | None,
-    approx_note: str = "",
-    shared: str = "",
-) -> str:
-    """The hover text for a site: name, place, status, distance when searching, whether the
-    point is approximate, and the other sites at the same point."""
-    place = ", ".join(p for p in (city, country) if p)
-    lines = [name or "(unnamed site)", place]
-    lines.append(f"Status: {plain_status(status)}" if status else "Status: not given")
-    if units is not None and distance_km is not None and not math.isnan(distance_km):
-        lines.append(f"Distance: {format_distance(distance_km, units)}")
-    lines += [approx_note, shared]
-    return "\n".join(line for line in lines if line)
+def _place_line(city: str, country: str) -> str:
+    """The tooltip's "City, Country" line."""
+    return ", ".join(p for p in (city, country) if p)
+
+
+def _status_line(status: str) -> str:
+    """The tooltip's status line, in plain words."""
+    return f"Status: {plain_status(status)}" if status else "Status: not given"
+
+
+def _distance_line(distance_km: float | None, units: str | None) -> str:
+    """The tooltip's distance line ("" when not searching or the site has no distance)."""
+    if units is None or distance_km is None or math.isnan(distance_km):
+        return ""
+    return f"Distance: {format_distance(distance_km, units)}"
+
+
+def _tooltip_lines(name: str, *lines: str) -> str:
+    """The hover text for a site: its name, then the non-empty lines (place, status,
+    distance when searching, whether the point is approximate, the other sites there)."""
+    return "\n".join([name or "(unnamed site)", *(line for line in lines if line)])
 
 
 def _text_column(table: pd.DataFrame, column: str) -> list[str]:
@@ -408,63 +410,121 @@ def _bool_column(table: pd.DataFrame, column: str) -> list[bool]:
     return out
 
 
+@dataclass(frozen=True)
+class SiteMarks:
+    """What each row of a site table contributes to the map whatever the filters: its point,
+    colour, names and whether the point is approximate (index-aligned with the table's rows).
+
+    Built once per table (`site_marks`); `marks_points` turns the rows in view into points.
+    """
+
+    located: tuple[bool, ...]
+    latitudes: tuple[float, ...]
+    longitudes: tuple[float, ...]
+    site_ids: tuple[str, ...]
+    facilities: tuple[str, ...]
+    site_numbers: tuple[str, ...]
+    cities: tuple[str, ...]
+    countries: tuple[str, ...]
+    statuses: tuple[str, ...]
+    colors: tuple[list[int], ...]
+    approx: tuple[bool, ...]
+    approx_notes: tuple[str, ...]
+    # The tooltip's lines that no filter changes: "City, Country" and "Status: ...".
+    place_lines: tuple[str, ...]
+    status_lines: tuple[str, ...]
+
+
+def _is_located(lat: float, lon: float) -> bool:
+    """Whether a (lat, lon) is a finite point on the globe (NaN is not)."""
+    return -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def site_marks(table: pd.DataFrame, colors: dict[str, list[int]], key: str) -> SiteMarks:
+    """The per-row parts of the map's markers, column-wise (iterrows is ~20x slower)."""
+    lats = pd.to_numeric(table[Col.LATITUDE], errors="coerce").astype(float).tolist()
+    lons = pd.to_numeric(table[Col.LONGITUDE], errors="coerce").astype(float).tolist()
+    precisions = _text_column(table, Col.PRECISION)
+    reviews = _bool_column(table, Col.NEEDS_REVIEW)
+    cities = _text_column(table, Col.CITY)
+    countries = _text_column(table, Col.COUNTRY)
+    statuses = _text_column(table, Col.STATUS)
+    return SiteMarks(
+        located=tuple(_is_located(a, b) for a, b in zip(lats, lons, strict=True)),
+        latitudes=tuple(lats),
+        longitudes=tuple(lons),
+        site_ids=tuple(_text_column(table, Col.SITE_ID)),
+        facilities=tuple(_text_column(table, Col.FACILITY)),
+        site_numbers=tuple(_text_column(table, Col.SITE_NUMBER)),
+        cities=tuple(cities),
+        countries=tuple(countries),
+        statuses=tuple(statuses),
+        colors=tuple(colors.get(k, UNKNOWN_COLOR) for k in _text_column(table, key)),
+        approx=tuple(is_approximate(p, r) for p, r in zip(precisions, reviews, strict=True)),
+        approx_notes=tuple(_approx_note(p, r) for p, r in zip(precisions, reviews, strict=True)),
+        place_lines=tuple(_place_line(c, n) for c, n in zip(cities, countries, strict=True)),
+        status_lines=tuple(_status_line(s) for s in statuses),
+    )
+
+
+def marks_points(
+    marks: SiteMarks,
+    rows: Sequence[int],
+    distances: Sequence[float] | None = None,
+    units: str | None = None,
+) -> list[dict[str, Any]]:
+    """One JSON-ready dict per located row of `rows` (positions in the table, in the order
+    to list them): map position (spread), colour, whether the point is approximate, and
+    tooltip text (with the distance, `distances[i]` in km for row i, and the other sites at
+    the same point)."""
+    shown = [i for i in rows if marks.located[i]]
+    lats = [marks.latitudes[i] for i in shown]
+    lons = [marks.longitudes[i] for i in shown]
+    groups = colocated_groups(lats, lons)
+    positions = spread_positions(lats, lons, groups)
+    names = site_names([marks.facilities[i] for i in shown], [marks.site_numbers[i] for i in shown])
+    shared = [""] * len(shown)
+    for members in groups:
+        line = colocated_line([names[k] for k in members], marks.cities[shown[members[0]]])
+        for k in members:
+            shared[k] = line
+    points = []
+    for k, (i, (lat, lon)) in enumerate(zip(shown, positions, strict=True)):
+        distance = None if distances is None else float(distances[i])
+        points.append(
+            {
+                Col.SITE_ID: marks.site_ids[i],
+                Col.FACILITY: marks.facilities[i],
+                Col.CITY: marks.cities[i],
+                Col.COUNTRY: marks.countries[i],
+                Col.STATUS: marks.statuses[i],
+                "position": [round(lon, 6), round(lat, 6)],
+                "color": marks.colors[i],
+                "approx": marks.approx[i],
+                "tip": _tooltip_lines(
+                    names[k],
+                    marks.place_lines[i],
+                    marks.status_lines[i],
+                    _distance_line(distance, units),
+                    marks.approx_notes[i],
+                    shared[k],
+                ),
+            }
+        )
+    return points
+
+
 def site_points(
     table: pd.DataFrame,
     colors: dict[str, list[int]],
     key: str,
     units: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One JSON-ready dict per located site: map position (spread), colour, whether the point
-    is approximate, and tooltip text (naming the other sites at the same point)."""
-    rows = located(table)
-    lats = rows[Col.LATITUDE].astype(float).tolist()
-    lons = rows[Col.LONGITUDE].astype(float).tolist()
-    groups = colocated_groups(lats, lons)
-    positions = spread_positions(lats, lons, groups)
-    # Column-wise, not iterrows(): this runs on every rerun and iterrows is ~20x slower.
-    site_ids = _text_column(rows, Col.SITE_ID)
-    facilities = _text_column(rows, Col.FACILITY)
-    cities = _text_column(rows, Col.CITY)
-    countries = _text_column(rows, Col.COUNTRY)
-    statuses = _text_column(rows, Col.STATUS)
-    precisions = _text_column(rows, Col.PRECISION)
-    reviews = _bool_column(rows, Col.NEEDS_REVIEW)
-    keys = _text_column(rows, key)
-    names = site_names(facilities, _text_column(rows, Col.SITE_NUMBER))
-    shared = [""] * len(rows)
-    for members in groups:
-        line = colocated_line([names[i] for i in members], cities[members[0]])
-        for i in members:
-            shared[i] = line
-    if Col.DISTANCE_KM in rows.columns:
-        distances: list[float | None] = [float(d) for d in rows[Col.DISTANCE_KM].tolist()]
-    else:
-        distances = [None] * len(rows)
-    points = []
-    for i, (lat, lon) in enumerate(positions):
-        points.append(
-            {
-                Col.SITE_ID: site_ids[i],
-                Col.FACILITY: facilities[i],
-                Col.CITY: cities[i],
-                Col.COUNTRY: countries[i],
-                Col.STATUS: statuses[i],
-                "position": [round(lon, 6), round(lat, 6)],
-                "color": colors.get(keys[i], UNKNOWN_COLOR),
-                "approx": is_approximate(precisions[i], reviews[i]),
-                "tip": _tooltip_text(
-                    names[i],
-                    cities[i],
-                    countries[i],
-                    statuses[i],
-                    distances[i],
-                    units,
-                    _approx_note(precisions[i], reviews[i]),
-                    shared[i],
-                ),
-            }
-        )
-    return points
+    """One JSON-ready dict per located site, in the table's order (see `marks_points`)."""
+    distances = None
+    if Col.DISTANCE_KM in table.columns:
+        distances = pd.to_numeric(table[Col.DISTANCE_KM], errors="coerce").astype(float).tolist()
+    return marks_points(site_marks(table, colors, key), range(len(table)), distances, units)
 
 
 def _round_coordinates(coords: Any) -> Any:

@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from dashboard.errors import Diagnostic, RecordError
-from dashboard.model import Trial
+from dashboard.model import Trial, is_nct_id
 from dashboard.sites.table import Col
-from dashboard.ui import exports, panels
+from dashboard.ui import exports, panels, portfolio_page
 from dashboard.ui import map as views
 from dashboard.ui import state as flt
 from dashboard.ui.uploads import SharedResults, TooManyUploads, check_session_quota, content_digest
@@ -45,6 +46,9 @@ MAX_UPLOAD_MB = 5  # keep in step with server.maxUploadSize in .streamlit/config
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAP_HEIGHT_PX = 520
 UPLOAD_CACHE_ENTRIES = 8
+# Records (and tables) kept per server: every record of data/ with room for edited versions.
+RECORD_CACHE_ENTRIES = 64
+PLACE_CACHE_ENTRIES = 256  # searched places kept per server
 # Geocoding an upload runs on the server: an unknown place name costs tens of ms of fuzzy
 # matching, so 5 MB of made-up sites (~57,000) would hold a core for most of an hour.
 # The largest real trials list a few thousand sites.
@@ -98,8 +102,16 @@ def data_dir() -> Path:
 
 
 @st.cache_data(show_spinner=False)
-def record_index(data_dir: str, stamp: tuple[tuple[str, float], ...]) -> dict[str, str]:
-    """Every readable record in `data_dir`, as NCT ID -> path (`stamp` invalidates the cache)."""
+def record_index(
+    data_dir: str,
+    stamp: tuple[tuple[str, float], ...],
+    subfolders: tuple[tuple[str, int], ...] = (),
+) -> dict[str, str]:
+    """Every readable record in `data_dir`, as NCT ID -> path (`stamp` and `subfolders`, the
+    files and the subfolders' modification times, invalidate the cache).
+
+    Records in subfolders (the portfolio's, e.g. data/portfolio/) named by their study ID are
+    listed too, unread until chosen: a link from the "All trials" view opens them."""
     from dashboard.ingest import load_trial
 
     found: dict[str, str] = {}
@@ -110,19 +122,37 @@ def record_index(data_dir: str, stamp: tuple[tuple[str, float], ...]) -> dict[st
         except (RecordError, OSError):
             continue  # a stray or broken file in data/ is not worth failing the page for
         found.setdefault(trial.nct_id, str(path))
+    for folder, _ in subfolders:
+        for pattern in RECORD_PATTERNS:
+            for p in sorted((Path(data_dir) / folder).glob(pattern)):
+                if is_nct_id(p.stem):
+                    found.setdefault(p.stem, str(p))
     return dict(sorted(found.items()))
 
 
 def list_records() -> dict[str, str]:
     """The records in data/ (refreshed when a file there is added or changed)."""
-    files = sorted(
-        {p for pattern in RECORD_PATTERNS for p in data_dir().glob(pattern) if p.is_file()}
-    )
+    folder = data_dir()
+    files = sorted({p for pattern in RECORD_PATTERNS for p in folder.glob(pattern) if p.is_file()})
     stamp = tuple((p.name, p.stat().st_mtime) for p in files)
-    return record_index(str(data_dir()), stamp)
+    subfolders = (
+        tuple(
+            sorted(
+                (d.name, d.stat().st_mtime_ns)
+                for d in folder.iterdir()
+                if d.is_dir() and not d.name.startswith(".")
+            )
+        )
+        if folder.is_dir()
+        else ()
+    )
+    return record_index(str(folder), stamp, subfolders)
 
 
-@st.cache_data(show_spinner=False)
+# A record and its table are shared read-only (never changed in place), so st.cache_resource
+# hands each run the same objects without st.cache_data's unpickling, which cost more than
+# the rest of a filter change.
+@st.cache_resource(show_spinner=False, max_entries=RECORD_CACHE_ENTRIES)
 def trial_and_table(
     path: str, stamp: tuple[float, ...]
 ) -> tuple[Trial, pd.DataFrame, tuple[Diagnostic, ...]]:
@@ -135,6 +165,21 @@ def trial_and_table(
     trial = load_trial(path)
     built = ensure_table(trial, data_dir())
     return trial, built.table, built.diagnostics
+
+
+@st.cache_resource(show_spinner=False, max_entries=RECORD_CACHE_ENTRIES + UPLOAD_CACHE_ENTRIES)
+def _prepared_table(key: int, _table: pd.DataFrame) -> flt.PreparedTable:
+    """What the view needs from a table whatever the filters (flt.prepare_table), once per
+    table object (`key` is its id; see `prepared_table`)."""
+    return flt.prepare_table(_table)
+
+
+def prepared_table(table: pd.DataFrame) -> flt.PreparedTable:
+    """`flt.prepare_table(table)`, kept while the table is: the cached tables are shared
+    objects, so their id names them. A kept entry holds its table, so no other table can
+    take that id while it is cached; the identity check covers the rest."""
+    prepared = _prepared_table(id(table), table)
+    return prepared if prepared.table is table else flt.prepare_table(table)
 
 
 @st.cache_resource(show_spinner=False, max_entries=UPLOAD_CACHE_ENTRIES)
@@ -182,11 +227,11 @@ def gazetteer() -> Any:
     return load_gazetteer()
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=PLACE_CACHE_ENTRIES)
 def find_place(query: str, prefer: tuple[str, ...] = ()) -> Any:
     """Every reading of a place typed in the "near" box (a PlaceSearch), the trial's countries
     (`prefer`, ISO codes) first. Raises ValueError (with a message for the page) when the entry
-    cannot name a place."""
+    cannot name a place. A PlaceSearch is frozen, so one copy is shared without pickling."""
     from dashboard.geocoding.place_search import search_places
 
     return search_places(query, gazetteer(), prefer)
@@ -252,7 +297,7 @@ def _link_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
-def _read_link_once(trials: list[str], default_trial: str) -> None:
+def _read_link_once(trials: list[str], default_trial: str, records: dict[str, str]) -> None:
     """On a session's first run, put the link's view into the widgets (and keep its warnings)."""
     if st.session_state.get(S_READY):
         return
@@ -260,8 +305,8 @@ def _read_link_once(trials: list[str], default_trial: str) -> None:
     trial = flt.parse_params(params, trials=trials, default_trial=default_trial).filters.trial
     countries: list[str] = []
     statuses: list[str] = []
-    if trial in list_records():
-        _, table, _ = _load_listed(trial)
+    if trial in records:
+        _, table, _ = _load_listed(trial, records)
         countries, statuses = flt.country_options(table), flt.status_options(table)
     parsed = flt.parse_params(
         params,
@@ -285,11 +330,14 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _load_listed(nct_id: str) -> tuple[Trial, pd.DataFrame, tuple[Diagnostic, ...]]:
-    """A record from the picker, with its table and what building the table had to say."""
+def _load_listed(
+    nct_id: str, records: dict[str, str] | None = None
+) -> tuple[Trial, pd.DataFrame, tuple[Diagnostic, ...]]:
+    """A record from the picker (`records`: list_records(), when the caller has it), with its
+    table and what building the table had to say."""
     from dashboard.sites.build import OVERRIDES_FILE, TABLE_SUFFIX
 
-    path = Path(list_records()[nct_id])
+    path = Path((list_records() if records is None else records)[nct_id])
     stamp = (
         _mtime(path),
         _mtime(data_dir() / f"{nct_id}{TABLE_SUFFIX}"),
@@ -387,10 +435,10 @@ def _uploaded() -> tuple[Trial, pd.DataFrame] | None:
 # ---------------------------------------------------------------------------- page parts
 
 
-def sidebar_filters(table: pd.DataFrame) -> flt.Filters:
+def sidebar_filters(prepared: flt.PreparedTable) -> flt.Filters:
     """The filter widgets; returns what they say."""
-    countries = flt.country_options(table)
-    statuses = flt.status_options(table)
+    countries = list(prepared.countries)
+    statuses = list(prepared.statuses)
     _keep_valid(K_COUNTRY, countries)
     _keep_valid(K_STATUS, statuses)
     st.sidebar.subheader("Filters")
@@ -406,13 +454,6 @@ def sidebar_filters(table: pd.DataFrame) -> flt.Filters:
     else:
         st.session_state[K_STATUS] = []
         st.sidebar.caption("This record gives no site statuses.")
-    st.sidebar.toggle(
-        "Online basemap",
-        key=K_BASEMAP,
-        value=False,
-        help="Draws Carto map tiles under the sites (needs the internet). "
-        "Off: country outlines only, fully offline.",
-    )
     return flt.filters_from_widgets(st.session_state)
 
 
@@ -512,15 +553,14 @@ def nearest_sites(vm: flt.ViewModel, trial: Trial) -> None:
     directions. Without a search, only the trial's recruitment banner."""
     banner = panels.trial_status_banner(trial.status)
     rows = vm.rows
-    located = (
-        rows.loc[rows[Col.DISTANCE_KM].notna()] if Col.DISTANCE_KM in rows.columns else rows[:0]
-    )
-    if vm.origin is None or vm.units is None or located.empty:
+    # Rows come nearest first, a row with no point last: the first row is the nearest site.
+    first = panels.records(rows.iloc[:1]) if Col.DISTANCE_KM in rows.columns else []
+    if vm.origin is None or vm.units is None or not first or pd.isna(first[0][Col.DISTANCE_KM]):
         if banner:
             show_notice(banner)
         return
-    nearest = panels.site_card(located.iloc[0], trial, vm.origin, vm.units)
-    cards = panels.nearest_cards(located, trial, vm.origin, vm.units)
+    nearest = panels.site_card(first[0], trial, vm.origin, vm.units)
+    cards = panels.nearest_cards(rows, trial, vm.origin, vm.units)
     st.subheader(panels.escape_markdown(panels.answer_text(nearest)), anchor=False)
     banner = banner or panels.nearest_site_banner(nearest, cards)
     if banner:
@@ -535,6 +575,59 @@ def nearest_sites(vm: flt.ViewModel, trial: Trial) -> None:
     if any(card.study_contacts for card in cards):
         note += " Where a site lists no contact of its own, the study's contact is shown."
     st.caption(note)
+
+
+@st.fragment
+def map_and_details(vm: flt.ViewModel, trial: Trial) -> None:
+    """The map with its legend and controls, and the selected site's details beside it.
+
+    A fragment: what changes only this part (the basemap, "Reset map view", a click on a
+    marker, the site picker) reruns only this part, not the search, cards, table and tabs.
+    A fragment rerun gets the `vm` of the last full run, which is what the page shows.
+    """
+    deck = views.build_deck(
+        vm.points,
+        OUTLINES_URL if STATIC_OUTLINES.is_file() else outlines(),
+        origin=vm.origin,
+        radius_km=vm.radius_km,
+        basemap=bool(st.session_state.get(K_BASEMAP)),
+        places=place_labels(),
+        resets=st.session_state.get(S_MAP_RESETS, 0),
+    )
+    map_col, detail_col = st.columns([2, 1])
+    with map_col:
+        st.pydeck_chart(
+            deck,
+            on_select=_on_map_select,
+            selection_mode="single-object",
+            key=K_MAP,
+            height=MAP_HEIGHT_PX,
+            alt=f"Map of {vm.n_shown} trial sites",
+        )
+        legend = views.legend_entries(vm.points, vm.color_key, origin=vm.origin is not None)
+        if legend:
+            st.vega_lite_chart(views.legend_spec(legend), width="stretch")
+        with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+            st.button(
+                "Reset map view",
+                key=K_RESET_MAP,
+                on_click=_reset_map_view,
+                help="Back to the view the map opened with. Zoom with + and −, the mouse "
+                "wheel or two fingers; drag to move.",
+            )
+            st.toggle(
+                "Online basemap",
+                key=K_BASEMAP,
+                value=False,
+                help="Draws Carto map tiles under the sites (needs the internet). "
+                "Off: country outlines only, fully offline.",
+            )
+        if vm.n_unplaced:
+            st.caption(f"{vm.n_unplaced} site(s) in view could not be placed on the map.")
+        if vm.color_key == Col.COUNTRY:
+            st.caption("Markers are coloured by country (the record gives no site statuses).")
+    with detail_col:
+        site_details_panel(vm.rows, trial, vm.units, vm.origin)
 
 
 def site_details_panel(
@@ -574,11 +667,23 @@ def site_details_panel(
     row = view.loc[view[Col.SITE_ID].astype(str) == chosen].iloc[0]
     details = panels.site_details(row, panels.find_site(trial, chosen), units)
     st.subheader(panels.escape_markdown(details.facility))
-    st.dataframe(panels.rows_table(details.rows), hide_index=True, width="stretch")
+    st.dataframe(rows_arrow(details.rows), hide_index=True, width="stretch")
     card = panels.site_card(row, trial, origin, units)
     st.markdown("  \n".join(panels.next_step_lines(card)))
     with st.expander("How this site was placed"):
-        st.dataframe(panels.rows_table(details.placement), hide_index=True, width="stretch")
+        st.dataframe(rows_arrow(details.placement), hide_index=True, width="stretch")
+
+
+def arrow_table(columns: dict[str, list[Any]]) -> pa.Table:
+    """Columns of plain values as the Arrow table st.dataframe sends to the browser (NaN is an
+    empty cell). Built from lists, it skips the pandas-to-Arrow conversion, about 1 ms of every
+    rerun per table. (pyarrow is Streamlit's own dependency.)"""
+    return pa.table({name: pa.array(values, from_pandas=True) for name, values in columns.items()})
+
+
+def rows_arrow(rows: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> pa.Table:
+    """Labelled rows (`panels.rows_table`'s input) as a two-column Arrow table."""
+    return arrow_table({"": [r[0] for r in rows], "value": [r[1] for r in rows]})
 
 
 def text_list(items: tuple[str, ...] | list[str], empty: str = "None given.") -> None:
@@ -620,7 +725,7 @@ def trial_panels(trial: Trial, table: pd.DataFrame) -> None:
 
 def _overview_tab(trial: Trial) -> None:
     """Key facts, conditions and the brief summary."""
-    st.dataframe(panels.rows_table(panels.summary_rows(trial)), hide_index=True, width="stretch")
+    st.dataframe(rows_arrow(panels.summary_rows(trial)), hide_index=True, width="stretch")
     st.markdown("**Conditions**")
     text_list(trial.conditions)
     if trial.brief_summary:
@@ -663,10 +768,18 @@ def main() -> None:
     """Draw the page."""
     st.set_page_config(page_title="Trial sites", page_icon="🗺️", layout="wide")
     views.speed_up_pydeck()
+    if portfolio_page.view_switch():
+        portfolio_page.main(
+            data_dir(),
+            find_place_safely,
+            OUTLINES_URL if STATIC_OUTLINES.is_file() else outlines(),
+            place_labels(),
+        )
+        return
     records = list_records()
     trials = list(records)
     default_trial = DEFAULT_TRIAL if DEFAULT_TRIAL in records else (trials[0] if trials else "")
-    _read_link_once(trials, default_trial)
+    _read_link_once(trials, default_trial, records)
 
     st.sidebar.header("Trial")
     if trials:
@@ -691,13 +804,16 @@ def main() -> None:
                 "Your uploaded file is shown instead; remove it to see this record."
             )
     elif trials:
-        trial, table, diagnostics = _load_listed(st.session_state.get(K_TRIAL) or default_trial)
+        trial, table, diagnostics = _load_listed(
+            st.session_state.get(K_TRIAL) or default_trial, records
+        )
     else:
         where = panels.escape_markdown(str(data_dir()))
         st.error(f"No trial record in {where}. Add one, or upload a record.")
         return
 
-    sidebar_filters(table)
+    prepared = prepared_table(table)
+    sidebar_filters(prepared)
     trial_header(trial, upload_name)
     place_search_box()
     filters = flt.filters_from_widgets(st.session_state)
@@ -708,9 +824,8 @@ def main() -> None:
 
     try:
         # The trial's countries, most sites first: "02115" is read in the US before Korea.
-        codes = table[Col.COUNTRY_CODE].astype(str)
-        prefer = tuple(c for c in codes[codes != ""].value_counts().index)
-        vm = flt.derive_view(table, filters, functools.partial(find_place_safely, prefer=prefer))
+        find = functools.partial(find_place_safely, prefer=prepared.prefer)
+        vm = flt.derive_view(table, filters, find, prepared)
     except Exception:  # never a traceback on the page: say so and show the whole trial
         LOG.exception("deriving the view failed for %r", filters)
         st.error("This view could not be prepared; showing every site instead.")
@@ -719,61 +834,28 @@ def main() -> None:
     for notice in vm.notices:
         show_notice(notice)
     place_choices(vm)
-    deck = views.build_deck(
-        vm.points,
-        OUTLINES_URL if STATIC_OUTLINES.is_file() else outlines(),
-        origin=vm.origin,
-        radius_km=vm.radius_km,
-        basemap=bool(st.session_state.get(K_BASEMAP)),
-        places=place_labels(),
-        resets=st.session_state.get(S_MAP_RESETS, 0),
-    )
+    # One row that wraps on a phone (a horizontal container: one block, where columns take
+    # one per metric plus theirs).
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Sites shown", f"{vm.n_shown} of {vm.n_total}")
+        st.metric("Countries shown", vm.n_countries)
+        st.metric("Trial status", panels.plain_status(trial.status) or panels.NOT_GIVEN)
 
-    a, b, c = st.columns(3)
-    a.metric("Sites shown", f"{vm.n_shown} of {vm.n_total}")
-    b.metric("Countries shown", vm.n_countries)
-    c.metric("Trial status", panels.plain_status(trial.status) or panels.NOT_GIVEN)
-
-    map_col, detail_col = st.columns([2, 1])
-    with map_col:
-        st.pydeck_chart(
-            deck,
-            on_select=_on_map_select,
-            selection_mode="single-object",
-            key=K_MAP,
-            height=MAP_HEIGHT_PX,
-            alt=f"Map of {vm.n_shown} trial sites",
-        )
-        legend = views.legend_entries(vm.points, vm.color_key, origin=vm.origin is not None)
-        if legend:
-            st.vega_lite_chart(views.legend_spec(legend), width="stretch")
-        st.button(
-            "Reset map view",
-            key=K_RESET_MAP,
-            on_click=_reset_map_view,
-            help="Back to the view the map opened with. Zoom with + and −, the mouse wheel "
-            "or two fingers; drag to move.",
-        )
-        if vm.n_unplaced:
-            st.caption(f"{vm.n_unplaced} site(s) in view could not be placed on the map.")
-        if vm.color_key == Col.COUNTRY:
-            st.caption("Markers are coloured by country (the record gives no site statuses).")
-    with detail_col:
-        site_details_panel(vm.rows, trial, vm.units, vm.origin)
+    map_and_details(vm, trial)
 
     st.subheader("All sites in view, nearest first" if vm.origin else "Sites")
     st.dataframe(
-        exports.site_table(vm.rows, vm.units),
+        arrow_table(exports.site_table_columns(vm.rows, vm.units)),
         hide_index=True,
         width="stretch",
         key=K_TABLE,
         column_config=SITE_TABLE_COLUMNS,
     )
-    snapshot = vm.rows.copy()
+    snapshot = vm.rows  # a new frame each run, never changed in place
     # An uploaded record names itself: keep only safe characters in the download's file name.
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", trial.nct_id)[:40] or "trial"
-    left, right = st.columns(2)
-    left.download_button(
+    downloads = st.container(horizontal=True, gap="medium")
+    downloads.download_button(
         "Download CSV",
         data=functools.partial(exports.to_csv_bytes, snapshot, vm.units),
         file_name=f"{stem}-sites.csv",
@@ -781,7 +863,7 @@ def main() -> None:
         key="download_csv",
         on_click="ignore",
     )
-    right.download_button(
+    downloads.download_button(
         "Download GeoJSON",
         data=functools.partial(exports.to_geojson_bytes, snapshot, vm.units),
         file_name=f"{stem}-sites.geojson",

@@ -669,13 +669,14 @@ def nearest_rows(rows: pd.DataFrame, limit: int = NEAREST_CARDS) -> pd.DataFrame
     status, then closed ones; nearest first within each (ties in the order given)."""
     if Col.DISTANCE_KM not in rows.columns or rows.empty:
         return rows.iloc[0:0]
-    located = rows.loc[rows[Col.DISTANCE_KM].notna()]
-    statuses = (
-        located[Col.STATUS] if Col.STATUS in located.columns else pd.Series("", located.index)
+    # Plain lists, not a sorted copy of the frame: this runs on every rerun with a place.
+    distances = pd.to_numeric(rows[Col.DISTANCE_KM], errors="coerce").astype(float).tolist()
+    statuses = rows[Col.STATUS].tolist() if Col.STATUS in rows.columns else [""] * len(rows)
+    ranked = sorted(
+        (i for i, d in enumerate(distances) if not math.isnan(d)),
+        key=lambda i: (_status_rank(statuses[i]), distances[i], i),
     )
-    ranked = located.assign(_rank=statuses.map(_status_rank).to_numpy(), _pos=range(len(located)))
-    ranked = ranked.sort_values(["_rank", Col.DISTANCE_KM, "_pos"], kind="stable")
-    return ranked.drop(columns=["_rank", "_pos"]).head(limit)
+    return rows.iloc[ranked[:limit]]
 
 
 def nearest_cards(
@@ -686,7 +687,14 @@ def nearest_cards(
     limit: int = NEAREST_CARDS,
 ) -> list[SiteCard]:
     """Cards for the nearest sites (see `nearest_rows`), with directions from `origin`."""
-    return [site_card(row, trial, origin, units) for _, row in nearest_rows(rows, limit).iterrows()]
+    return [site_card(row, trial, origin, units) for row in records(nearest_rows(rows, limit))]
+
+
+def records(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame as dicts of Python values (what `to_dict(orient="records")` gives,
+    about four times faster on a few rows: this runs on every rerun with a place)."""
+    columns = list(rows.columns)
+    return [dict(zip(columns, values, strict=True)) for values in rows.to_numpy(dtype=object)]
 
 
 def answer_text(card: SiteCard) -> str:

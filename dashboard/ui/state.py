@@ -14,9 +14,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from dashboard.geo import DEFAULT_UNITS, UNITS, frame_distances_km, from_km, rounded_in, to_km
+from dashboard.geo import (
+    DEFAULT_UNITS,
+    UNITS,
+    distances_km,
+    frame_distances_km,
+    from_km,
+    rounded_in,
+    to_km,
+)
 from dashboard.geocoding.place_search import PlaceSearch
 from dashboard.sites.table import Col
 from dashboard.ui import map as site_map
@@ -40,8 +49,6 @@ DEFAULT_RADIUS = {"mi": 100, "km": 200}
 MAX_LISTED_UNKNOWN = 3
 # The smallest radius the page's box takes (about a hospital campus); smaller ones are refused.
 MIN_RADIUS = 0.1
-
-SORT_ORDER = "_record_order"
 
 
 @dataclass(frozen=True)
@@ -256,12 +263,14 @@ def add_distances(
     Ties keep record order (a stable sort), so two sites in one city always list the same
     way; rows without coordinates get no distance and go last.
     """
-    out = table.copy()
-    out[SORT_ORDER] = range(len(out))
-    out[Col.DISTANCE_KM] = frame_distances_km(out, latitude, longitude, Col.LATITUDE, Col.LONGITUDE)
-    out[distance_column(units)] = out[Col.DISTANCE_KM].map(lambda d: rounded_in(d, units))
-    out = out.sort_values([Col.DISTANCE_KM, SORT_ORDER], kind="stable", na_position="last")
-    return out.drop(columns=[SORT_ORDER])
+    km = frame_distances_km(table, latitude, longitude, Col.LATITUDE, Col.LONGITUDE).to_numpy()
+    return _with_distances(table, _nearest_first(np.arange(len(table)), km), km, units)
+
+
+def _nearest_first(order: np.ndarray, km: np.ndarray) -> np.ndarray:
+    """`order` (positions in a table) sorted by distance `km[position]`, nearest first; ties
+    keep their order (a stable sort) and positions with no distance go last."""
+    return order[np.argsort(_nan_last(km[order]), kind="stable")]
 
 
 def within_radius(table: pd.DataFrame, radius_km: float | None) -> pd.DataFrame:
@@ -418,23 +427,113 @@ def _search_message(n: int, filters: Filters, name: str) -> str:
     return f"{n} site(s){limit} of {name}, nearest first."
 
 
-def derive_view(table: pd.DataFrame, filters: Filters, find_place: PlaceLookup) -> ViewModel:
+@dataclass(frozen=True, eq=False)
+class PreparedTable:
+    """What the view needs from a site table whatever the filters, computed once per table
+    (`prepare_table`) so a filter change only redoes the work that depends on the filters.
+
+    `table` is the table it was made from (never changed in place); the other fields are
+    index-aligned with its rows where they are per row.
+    """
+
+    table: pd.DataFrame
+    countries: tuple[str, ...]
+    statuses: tuple[str, ...]
+    color_key: str
+    marks: site_map.SiteMarks
+    row_countries: tuple[str, ...]
+    row_statuses: tuple[str, ...]
+    latitudes: np.ndarray
+    longitudes: np.ndarray
+    # The trial's country codes, most sites first: "02115" is read in the US before Korea.
+    prefer: tuple[str, ...]
+
+
+def prepare_table(table: pd.DataFrame) -> PreparedTable:
+    """The filter-independent part of the view of `table` (see `PreparedTable`)."""
+    countries = country_options(table)
+    statuses = status_options(table)
+    key = site_map.color_key(table)
+    colors = site_map.category_colors(statuses if key == Col.STATUS else countries, key)
+    if Col.COUNTRY_CODE in table.columns:
+        codes = table[Col.COUNTRY_CODE].fillna("").astype(str)
+        prefer = tuple(str(c) for c in codes[codes != ""].value_counts().index)
+    else:
+        prefer = ()
+    return PreparedTable(
+        table=table,
+        countries=tuple(countries),
+        statuses=tuple(statuses),
+        color_key=key,
+        marks=site_map.site_marks(table, colors, key),
+        row_countries=tuple(
+            table[Col.COUNTRY].tolist() if Col.COUNTRY in table.columns else [""] * len(table)
+        ),
+        row_statuses=tuple(
+            table[Col.STATUS].fillna("").tolist()
+            if Col.STATUS in table.columns
+            else [""] * len(table)
+        ),
+        latitudes=pd.to_numeric(table[Col.LATITUDE], errors="coerce").to_numpy(dtype=float),
+        longitudes=pd.to_numeric(table[Col.LONGITUDE], errors="coerce").to_numpy(dtype=float),
+        prefer=prefer,
+    )
+
+
+def _with_distances(
+    table: pd.DataFrame, order: np.ndarray, km: np.ndarray, units: str
+) -> pd.DataFrame:
+    """The rows of `table` at positions `order`, with `distance_km` and `distance (<units>)`
+    (as `add_distances` gives them)."""
+    out = table.take(order)
+    picked = km[order]
+    return out.assign(
+        **{
+            Col.DISTANCE_KM: picked,
+            distance_column(units): np.array(
+                [rounded_in(float(d), units) for d in picked], dtype=float
+            ),
+        }
+    )
+
+
+def derive_view(
+    table: pd.DataFrame,
+    filters: Filters,
+    find_place: PlaceLookup,
+    prepared: PreparedTable | None = None,
+) -> ViewModel:
     """What to show for `filters`: filtered rows, distances from the searched place, map points.
 
     Values the table does not offer (a country or status from an old link) are ignored; a
-    place that cannot be found gives a warning and no distances.
+    place that cannot be found gives a warning and no distances. `prepared` is
+    `prepare_table(table)`, when the caller keeps one (it is made here otherwise).
     """
-    countries = country_options(table)
-    statuses = status_options(table)
+    if prepared is None or prepared.table is not table:
+        prepared = prepare_table(table)
     kept = Filters(
         trial=filters.trial,
-        countries=tuple(c for c in filters.countries if c in countries),
-        statuses=tuple(s for s in filters.statuses if s in statuses),
+        countries=tuple(c for c in filters.countries if c in prepared.countries),
+        statuses=tuple(s for s in filters.statuses if s in prepared.statuses),
         near=filters.near,
         radius=filters.radius,
         units=filters.units if filters.units in UNITS else DEFAULT_UNITS,
     )
-    rows = filter_sites(table, kept)
+    # Positions (in table order) of the rows the country and status filters keep.
+    wanted_countries, wanted_statuses = set(kept.countries), set(kept.statuses)
+    order = np.fromiter(
+        (
+            i
+            for i, (c, s) in enumerate(
+                zip(prepared.row_countries, prepared.row_statuses, strict=True)
+            )
+            if (not wanted_countries or c in wanted_countries)
+            and (not wanted_statuses or s in wanted_statuses)
+        ),
+        dtype=np.intp,
+    )
+    shown = order  # positions of the rows in view, in the order they are listed
+    km: np.ndarray | None = None
     notices: list[Notice] = []
     origin: tuple[float, float] | None = None
     units: str | None = None
@@ -460,25 +559,30 @@ def derive_view(table: pd.DataFrame, filters: Filters, find_place: PlaceLookup) 
         else:
             name, lat, lon, choices, note = _reading(place)
             origin, units = (lat, lon), kept.units
-            near = add_distances(rows, lat, lon, kept.units)
-            rows = within_radius(near, kept.radius_km)
-            notices.append(Notice(INFO, _search_message(len(rows), kept, name)))
+            km = distances_km(lat, lon, prepared.latitudes, prepared.longitudes)
+            near_order = _nearest_first(order, km)
+            radius_km = kept.radius_km
+            shown = (
+                near_order
+                if radius_km is None
+                else near_order[km[near_order] <= radius_km]  # NaN is never inside
+            )
+            notices.append(Notice(INFO, _search_message(len(shown), kept, name)))
             if note:
                 notices.append(Notice(INFO, note))
-            if rows.empty and not near.empty:
-                notices.append(Notice(WARNING, _widen_hint(near, kept, name)))
+            if not len(shown) and len(near_order):
+                nearest = _with_distances(table, near_order[:1], km, kept.units)
+                notices.append(Notice(WARNING, _widen_hint(nearest, kept, name)))
+    rows = table.take(shown) if km is None else _with_distances(table, shown, km, kept.units)
     if rows.empty and len(table) and (kept.countries or kept.statuses) and not origin:
         notices.append(
             Notice(WARNING, "No site matches these filters: clear a country or status filter.")
         )
-    key = site_map.color_key(table)
-    categories = statuses if key == Col.STATUS else countries
-    colors = site_map.category_colors(categories, key)
-    points = site_map.site_points(rows, colors, key, units)
+    points = site_map.marks_points(prepared.marks, shown.tolist(), km, units)
     return ViewModel(
         rows=rows,
         points=points,
-        color_key=key,
+        color_key=prepared.color_key,
         origin=origin,
         place_name=name,
         radius_km=kept.radius_km if origin else None,
@@ -487,6 +591,11 @@ def derive_view(table: pd.DataFrame, filters: Filters, find_place: PlaceLookup) 
         n_total=len(table),
         place_choices=choices,
     )
+
+
+def _nan_last(values: np.ndarray) -> np.ndarray:
+    """Sort keys that put NaN (a row with no point) after every distance."""
+    return np.where(np.isnan(values), np.inf, values)
 
 
 def _reading(place: Any) -> tuple[str, float, float, tuple[tuple[str, str], ...], str]:

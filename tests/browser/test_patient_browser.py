@@ -204,3 +204,132 @@ def test_axe_finds_no_wcag_21_aa_violation(browser, server: str, viewport: dict)
         assert result["violations"] == [], json.dumps(result["violations"], indent=1)
     finally:
         page.context.close()
+
+
+# ------------------------------------------------------------------ typed searches, as a user does
+
+DOCS = ARTIFACTS.parent.parent / "docs"
+NEAR_LABEL = "Find sites near: ZIP code, postcode, city, or lat, lon"
+
+
+def search(
+    browser, server: str, viewport: dict, place: str, units: str = "km", answered: bool = True
+):
+    """A fresh page at the default view, with `units` picked and `place` typed into the
+    search box (Enter), once the page has answered (with a nearest site, when `answered`)."""
+    page = open_page(browser, server, "", viewport)
+    if units != "km":
+        page.get_by_role("radiogroup", name="Units").get_by_text(units, exact=True).click()
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    box = page.get_by_role("textbox", name=NEAR_LABEL)
+    box.fill(place)
+    box.press("Enter")
+    if answered:
+        answer_line(page).wait_for()
+    else:
+        page.get_by_text("Did you mean:").wait_for()
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    page.wait_for_timeout(800)  # the map and the fonts settle
+    return page
+
+
+def card_texts(page) -> list[str]:
+    """The nearest-site cards' text, in order (each a bordered block starting "N. ")."""
+    cards = page.locator("[data-testid='stVerticalBlock']").filter(
+        has=page.locator("strong", has_text=". ")
+    )
+    texts = [t for t in cards.all_inner_texts() if t[:1].isdigit() and ". " in t[:4]]
+    # A card's block and the blocks around it all contain it: keep the innermost ones.
+    return [t for t in texts if sum(t in u for u in texts) == sum(u in t for u in texts)]
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_zip_02115_within_100_mi_lists_dana_farber_first_with_distances(
+    browser, server: str, viewport: dict
+) -> None:
+    page = search(browser, server, viewport, "02115", units="mi")
+    try:
+        # a ZIP with no radius starts at NCI's default, 100 mi
+        sync_api.expect(page.get_by_role("combobox", name="Within")).to_have_value("100 mi")
+        line = answer_line(page).inner_text()
+        assert line.startswith("Nearest site: Dana Farber Cancer Institute, Boston — ")
+        assert " mi (city centre)" in line
+        sync_api.expect(page.get_by_text("02115 Boston, Massachusetts, United States").first)
+        card = first_card(page)
+        sync_api.expect(card).to_contain_text("1. Dana Farber Cancer Institute")
+        sync_api.expect(card).to_contain_text("mi away, to the centre of Boston")
+        # the answer is on the phone's first screen, nothing scrolled
+        box = answer_line(page).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= viewport["height"], box
+        path = shot(page, f"patient-{size_name(viewport)}-02115")
+        if viewport == PHONE:  # the README's phone screenshot
+            DOCS.mkdir(exist_ok=True)
+            shutil.copy(path, DOCS / "phone-02115.png")
+        # the site table follows, with its distance column (its cells are a canvas; the
+        # AppTests read them)
+        table = page.locator("[data-testid='stDataFrame']").first
+        table.scroll_into_view_if_needed()
+        sync_api.expect(table).to_be_visible()
+        sync_api.expect(page.get_by_text("All sites in view, nearest first")).to_be_visible()
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_a_french_postcode_gives_a_french_nearest_site(
+    browser, server: str, viewport: dict
+) -> None:
+    page = search(browser, server, viewport, "69003")
+    try:
+        # 69003 is also a code in Czechia, Estonia and Mexico: the trial's France is chosen,
+        # and the page says so
+        sync_api.expect(
+            page.get_by_text("showing France (a country of this trial)")
+        ).to_be_visible()
+        line = answer_line(page).inner_text()
+        assert line.startswith("Nearest site: Investigational Site, Grenoble — "), line
+        sync_api.expect(first_card(page)).to_contain_text("Grenoble, France")
+        shot(page, f"patient-{size_name(viewport)}-69003")
+    finally:
+        page.context.close()
+
+
+def test_75013_read_as_texas_offers_paris_and_a_tap_gives_a_paris_site(
+    browser, server: str
+) -> None:
+    # The seed has more sites in the US than in France, so 75013 is read as Allen, Texas
+    # first (no site within the 200 km it starts with, and the page says how far to widen);
+    # Paris is one tap away.
+    page = search(browser, server, LAPTOP, "75013", answered=False)
+    try:
+        sync_api.expect(page.get_by_text("75013 Allen, Texas, United States").first).to_be_visible()
+        sync_api.expect(page.get_by_text("No site within 200 km of 75013 Allen")).to_be_visible()
+        page.get_by_role("button", name="75013 Paris, Île-de-France, France").click()
+        sync_api.expect(answer_line(page)).to_contain_text("Paris")
+        line = answer_line(page).inner_text()
+        assert line.startswith("Nearest site: Investigational Site, Paris — "), line
+        sync_api.expect(first_card(page)).to_contain_text("Paris, France")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_saint_louis_names_missouri_and_offers_the_other_saint_louis(
+    browser, server: str, viewport: dict
+) -> None:
+    # No site lies within the 200 km it starts with: the page says where the nearest is.
+    page = search(browser, server, viewport, "Saint Louis", answered=False)
+    try:
+        sync_api.expect(page.get_by_text("The nearest is 407 km away (Nashville)")).to_be_visible()
+        choice = page.get_by_text("Showing St. Louis, Missouri, United States. Did you mean:")
+        sync_api.expect(choice).to_be_visible()
+        for other in ("Saint-Louis, Senegal", "Saint-Louis, Grand Est, France"):
+            sync_api.expect(page.get_by_role("button", name=other)).to_be_visible()
+        choice.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        shot(page, f"patient-{size_name(viewport)}-saint-louis")
+        # a tap on Senegal answers for Senegal
+        page.get_by_role("button", name="Saint-Louis, Senegal").click()
+        sync_api.expect(page.get_by_text("of Saint-Louis, Senegal, nearest first")).to_be_visible()
+    finally:
+        page.context.close()
