@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	@# Bring the "All trials" store up to date first (only changed records are read); the app
+	@# would build it on first use anyway, so a failure here does not stop the dashboard.
+	-$(BIN)/python -m dashboard build data
 	$(BIN)/streamlit run dashboard/app.py
 
 test: $(STAMP)
