@@ -77,7 +77,9 @@ def _folder_stamp(data_dir: Path) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(out))
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+# One store in memory at a time: a changed folder replaces it (sessions still querying the old
+# copy keep it until their run ends).
+@st.cache_resource(show_spinner=False, max_entries=1)
 def portfolio_store(data_dir: str, stamp: tuple[tuple[str, int], ...]) -> Any:
     """The portfolio of `data_dir`, brought up to date (only changed records are read) and
     copied into memory for queries. One per data folder and stamp, shared by every session."""
@@ -141,12 +143,14 @@ def _read_link_once() -> None:
     st.session_state[S_READY] = True
 
 
-def _keep_offered(key: str, offered: list[str]) -> None:
-    """Drop values a link gave that this portfolio does not have (said once, not fatal)."""
+def _keep_offered(key: str, label: str, offered: list[str]) -> None:
+    """Drop values a link gave that this portfolio does not have, and say so (not fatal)."""
     chosen = st.session_state.get(key) or []
     kept = [v for v in chosen if v in offered]
     if len(kept) != len(chosen):
         st.session_state[key] = kept
+        dropped = ", ".join(panels.shorten(str(v), 40) for v in chosen if v not in offered)
+        st.warning(f"{label}: no trial here has {panels.escape_markdown(dropped)}; ignored.")
 
 
 def _default_radius() -> None:
@@ -176,7 +180,7 @@ def _filters_sidebar(options: dict[str, list[str]]) -> None:
         (K_SPONSOR, "Sponsor", options["sponsors"], str),
         (K_COUNTRY, "Country (has a site in)", options["countries"], _country_label),
     ):
-        _keep_offered(key, offered)
+        _keep_offered(key, label, offered)
         sb.multiselect(label, offered, key=key, format_func=fmt)
 
 

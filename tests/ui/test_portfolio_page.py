@@ -128,3 +128,10 @@ def test_staff_see_the_facilities_two_trials_share(page):
     (shared,) = [d.value for d in at.dataframe if "nct_ids" in d.value.columns]
     assert len(shared) >= 1 and (shared["trials"] >= 2).all()
     assert all(", " in ids for ids in shared["nct_ids"])
+
+
+def test_a_linked_value_the_portfolio_lacks_is_named_and_dropped(page):
+    at = page(view="all", sponsor=["Sanofi", "No Such Sponsor"])
+    assert at.multiselect(key="pf_sponsor").value == ["Sanofi"]
+    assert any("No Such Sponsor" in w.value for w in at.warning)
+    assert list(_trials(at)["Trial"]) == ["?trial=NCT04270409"]
