@@ -26,9 +26,10 @@ import streamlit as st
 from dashboard.errors import Diagnostic, RecordError
 from dashboard.model import Trial, is_nct_id
 from dashboard.sites.table import Col
-from dashboard.ui import exports, panels, portfolio_page
+from dashboard.ui import exports, panels, portfolio_page, search_box
 from dashboard.ui import map as views
 from dashboard.ui import state as flt
+from dashboard.ui.search_box import SearchKeys
 from dashboard.ui.uploads import SharedResults, TooManyUploads, check_session_quota, content_digest
 
 ROOT = Path(__file__).resolve().parents[2]  # dashboard/ui/page.py -> the project root
@@ -457,48 +458,14 @@ def sidebar_filters(prepared: flt.PreparedTable) -> flt.Filters:
     return flt.filters_from_widgets(st.session_state)
 
 
-def _default_radius() -> None:
-    """A place typed with no radius chosen starts at NCI's default (100 mi, or 200 km)."""
-    near = (st.session_state.get(K_NEAR) or "").strip()
-    if near and flt.radius_from_widget_or_none(st.session_state.get(K_RADIUS)) is None:
-        units = st.session_state.get(K_UNITS) or flt.DEFAULT_UNITS
-        st.session_state[K_RADIUS] = str(flt.DEFAULT_RADIUS[units])
-
-
-def _choose_place(entry: str) -> None:
-    """A "Did you mean" choice goes into the place box."""
-    st.session_state[K_NEAR] = entry
+SEARCH = SearchKeys(near=K_NEAR, radius=K_RADIUS, units=K_UNITS, choice_prefix="place_choice_")
 
 
 def place_search_box() -> None:
-    """The patient's search, on the page itself (a phone never has to open the sidebar):
-    a ZIP code, postcode, city or "lat, lon", a radius (presets or typed), and units."""
-    units = st.session_state.get(K_UNITS) or flt.DEFAULT_UNITS
-    current = flt.radius_to_widget_value(st.session_state.get(K_RADIUS))
-    options = flt.radius_options()
-    if current not in options:
-        options.append(current)  # a typed or linked radius stays selectable
-    st.session_state[K_RADIUS] = current
-    place, within, unit_col = st.columns([3, 2, 1], vertical_alignment="bottom")
-    place.text_input(
-        "Find sites near: ZIP code, postcode, city, or lat, lon",
-        key=K_NEAR,
-        max_chars=flt.MAX_NEAR_CHARS,
-        placeholder="02115  ·  Lyon, France  ·  45.76, 4.84",
-        on_change=_default_radius,
-        help="A US ZIP code (02115), a postcode (75013, SW1A), a city with its state or "
-        "country (Boston MA, Lyon France), or latitude, longitude.",
-    )
-    within.selectbox(
-        "Within",
-        options,
-        key=K_RADIUS,
-        accept_new_options=True,
-        format_func=lambda v: v if v == flt.ANY_DISTANCE else f"{v} {units}",
-        help="Pick a distance, or type your own number.",
-    )
-    unit_col.radio("Units", flt.UNITS, key=K_UNITS, horizontal=True)
+    """The patient's search, at the top of the page."""
+    search_box.place_search_box(SEARCH, "Find sites near: ZIP code, postcode, city, or lat, lon")
     try:
+        units = st.session_state.get(K_UNITS) or flt.DEFAULT_UNITS
         flt.radius_from_widget(st.session_state.get(K_RADIUS), units)
     except ValueError as exc:  # said in plain sight, not in a tooltip
         st.error(f"Radius: {panels.escape_markdown(str(exc))}. Showing any distance instead.")
@@ -506,16 +473,7 @@ def place_search_box() -> None:
 
 def place_choices(vm: flt.ViewModel) -> None:
     """ "Did you mean…": the other readings of an ambiguous place, one tap each."""
-    if not vm.place_choices:
-        return
-    st.caption(f"Showing {panels.escape_markdown(vm.place_name)}. Did you mean:")
-    for i, (label, entry) in enumerate(vm.place_choices):
-        st.button(
-            panels.escape_markdown(label),
-            key=f"place_choice_{i}",
-            on_click=_choose_place,
-            args=(entry,),
-        )
+    search_box.place_choices(SEARCH, vm.place_name, vm.place_choices)
 
 
 def write_link(filters: flt.Filters) -> None:

@@ -22,9 +22,10 @@ from dashboard.errors import TableError
 from dashboard.ingest.countries import country_name
 from dashboard.portfolio import query as pq
 from dashboard.ui import map as views
-from dashboard.ui import panels
+from dashboard.ui import panels, search_box
 from dashboard.ui import portfolio_view as pv
 from dashboard.ui import state as flt
+from dashboard.ui.search_box import SearchKeys
 
 LOG = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ K_UNITS = "pf_units"
 K_COLOR = "pf_color"
 K_MAP = "pf_map"
 K_SHARED = "pf_shared"
+SEARCH = SearchKeys(near=K_NEAR, radius=K_RADIUS, units=K_UNITS, choice_prefix="pf_place_choice_")
 S_READY = "_pf_view_from_link"
 S_PROBLEMS = "_pf_link_problems"
 MAP_HEIGHT_PX = 520
@@ -153,17 +155,6 @@ def _keep_offered(key: str, label: str, offered: list[str]) -> None:
         st.warning(f"{label}: no trial here has {panels.escape_markdown(dropped)}; ignored.")
 
 
-def _default_radius() -> None:
-    near = (st.session_state.get(K_NEAR) or "").strip()
-    if near and flt.radius_from_widget_or_none(st.session_state.get(K_RADIUS)) is None:
-        units = st.session_state.get(K_UNITS) or flt.DEFAULT_UNITS
-        st.session_state[K_RADIUS] = str(flt.DEFAULT_RADIUS[units])
-
-
-def _choose_place(entry: str) -> None:
-    st.session_state[K_NEAR] = entry
-
-
 def _filters_sidebar(options: dict[str, list[str]]) -> None:
     sb = st.sidebar
     sb.header("Filter trials")
@@ -190,31 +181,6 @@ def _status_label(code: str) -> str:
 
 def _country_label(code: str) -> str:
     return country_name(code) or code
-
-
-def _search_box() -> None:
-    units = st.session_state.get(K_UNITS) or flt.DEFAULT_UNITS
-    current = flt.radius_to_widget_value(st.session_state.get(K_RADIUS))
-    offered = flt.radius_options()
-    if current not in offered:
-        offered.append(current)
-    st.session_state[K_RADIUS] = current
-    place, within, unit_col = st.columns([3, 2, 1], vertical_alignment="bottom")
-    place.text_input(
-        "Trials with a site near: ZIP code, postcode, city, or lat, lon",
-        key=K_NEAR,
-        max_chars=flt.MAX_NEAR_CHARS,
-        placeholder="02115  ·  Lyon, France  ·  45.76, 4.84",
-        on_change=_default_radius,
-    )
-    within.selectbox(
-        "Within",
-        offered,
-        key=K_RADIUS,
-        accept_new_options=True,
-        format_func=lambda v: v if v == flt.ANY_DISTANCE else f"{v} {units}",
-    )
-    unit_col.radio("Units", flt.UNITS, key=K_UNITS, horizontal=True)
 
 
 def _filters() -> pq.PortfolioFilters:
@@ -259,19 +225,6 @@ def _origin(
         st.caption(panels.escape_markdown(found.note))
     others = [(m.label, m.entry) for m in found.matches[1:]]
     return pq.Origin(best.label, best.latitude, best.longitude), others
-
-
-def _place_choices(origin: pq.Origin, others: list[tuple[str, str]]) -> None:
-    if not others:
-        return
-    st.caption(f"Showing {panels.escape_markdown(origin.name)}. Did you mean:")
-    for i, (label, entry) in enumerate(others):
-        st.button(
-            panels.escape_markdown(label),
-            key=f"pf_place_choice_{i}",
-            on_click=_choose_place,
-            args=(entry,),
-        )
 
 
 def _nearest_trials(view: pq.PortfolioView, units: str) -> None:
@@ -345,7 +298,9 @@ def main(
     for problem in st.session_state.get(S_PROBLEMS, []):
         st.warning(f"The link's {panels.escape_markdown(problem)}: ignored.")
     _filters_sidebar(options)
-    _search_box()
+    search_box.place_search_box(
+        SEARCH, "Trials with a site near: ZIP code, postcode, city, or lat, lon"
+    )
     filters = _filters()
     color = st.session_state.get(K_COLOR) or pv.COLOR_STATUS
     params = pv.portfolio_params(filters, color)
@@ -362,7 +317,7 @@ def main(
         return
     st.markdown(f"**{panels.escape_markdown(pv.summary_line(view, filters))}**")
     if origin is not None:
-        _place_choices(origin, others)
+        search_box.place_choices(SEARCH, origin.name, others)
     if view.n_trials == 0:
         st.warning(
             "No trial matches. Clear a filter (condition, status, phase, sponsor or country)"
