@@ -34,7 +34,7 @@ from dashboard.places.normalize import fold, name_key, names_match, region_core,
 from dashboard.places.postal import build_postal_arrays
 from dashboard.places.postal import data_path as postal_data_path
 
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 CITIES_FILE = "cities500.json"
 REGIONS_FILE = "geocode.gz"
 INDEX_FILE_MODE = 0o644  # readable by other users when it lands in a shared temp dir
@@ -126,10 +126,18 @@ def _pycountry_aliases(region_names: dict[tuple[str, str], str], cities: list[di
         cc = sub.country_code
         found = None
         forms = region_forms(sub.name)
-        for code, cores in by_cc.get(cc, []):
-            if any(names_match(f, g) for f in forms for g in cores):
+        # An exact name first: "Paraná" must not become an alias of Pará because "para" is a
+        # prefix of "parana"; a prefix ("Moskovskaya" ~ "Moskva") only when nothing is exact.
+        candidates = by_cc.get(cc, [])
+        for code, cores in candidates:
+            if any(f == g for f in forms for g in cores):
                 found = code
                 break
+        if found is None:
+            for code, cores in candidates:
+                if any(names_match(f, g) for f in forms for g in cores):
+                    found = code
+                    break
         parent = getattr(sub, "parent_code", None)
         if found is None and parent and parent in by_code and depth < 4:
             found = resolve(by_code[parent], depth + 1)

@@ -240,3 +240,18 @@ def test_county_centroid_for_japanese_gun(g):
     (k,) = g.match_counties("Sunto-gun", "JP")
     p = g.county_centroid(k)
     assert distance_km(p.latitude, p.longitude, 35.14, 138.90) < 25
+
+
+@pytest.mark.parametrize(
+    ("state", "cc", "region"),
+    [
+        # "para" is a prefix of "parana" and "paraiba": an ISO name that matches one region
+        # exactly is never made an alias of another by prefix (it once made "Paraná" name Pará).
+        ("Paraná", "BR", "Paraná"),
+        ("Paraíba", "BR", "Paraíba"),
+        ("Pará", "BR", "Pará"),
+        ("Parana", "BR", "Paraná"),
+    ],
+)
+def test_a_state_names_only_its_own_region(g, state, cc, region):
+    assert [g.region_name(r) for r in g.match_regions(state, cc)] == [region]
