@@ -56,6 +56,7 @@ STORE_FILE = "portfolio.duckdb"
 SCHEMA_VERSION = "1"
 BATCH_RECORDS = 2000  # records per committed batch: the most an interrupted build redoes
 LIST_SEPARATOR = " | "
+DUPLICATE_PREFIX = "same study as "  # the error kept for a second copy of a study
 Progress = Callable[[int, int], None]
 
 SCHEMA = """
@@ -418,9 +419,10 @@ def build_portfolio(
         if gone:
             _remove_sources(con, gone)
             stats.removed = len(gone)
-            # A duplicate of a removed record is read again: it may now be the only copy.
-            con.execute("DELETE FROM records WHERE error LIKE 'same study as %'")
-            known = dict(con.execute("SELECT source, token FROM records").fetchall())
+        # A second copy of a study is read again on every build (they are few): the copy it
+        # deferred to may have been removed, or may now hold another study.
+        con.execute(f"DELETE FROM records WHERE error LIKE '{DUPLICATE_PREFIX}%'")
+        known = dict(con.execute("SELECT source, token FROM records").fetchall())
         todo = []
         for inp in inputs:
             token = inp.token + _own_table_token(inp.source, nct_of.get(inp.source), tables)
@@ -429,7 +431,14 @@ def build_portfolio(
             else:
                 todo.append((inp, token))
         places = PlaceCache(_known_places(con), geocoder, shapes)
-        owners = dict(con.execute("SELECT nct_id, source FROM trials").fetchall())
+        # Who holds each study: records read again now may no longer hold theirs, so their
+        # claims are settled as they are read, in scan order.
+        rereading = {inp.source for inp, _ in todo}
+        owners = {
+            nct: source
+            for nct, source in con.execute("SELECT nct_id, source FROM trials").fetchall()
+            if source not in rereading
+        }
         batch = _Batch()
         for n, (inp, token) in enumerate(todo, start=1):
             _read_one(inp, token, batch, places, overrides, owners, stats, tables)
@@ -501,7 +510,7 @@ def _read_one(
     owner = owners.get(trial.nct_id)
     if (owner is not None and owner != inp.source) or trial.nct_id in batch.nct_ids:
         other = owner if owner is not None and owner != inp.source else "another file"
-        batch.sources.append((inp.source, token, trial.nct_id, f"same study as {other}"))
+        batch.sources.append((inp.source, token, trial.nct_id, f"{DUPLICATE_PREFIX}{other}"))
         stats.duplicates += 1
         return
     owners[trial.nct_id] = inp.source
@@ -665,8 +674,8 @@ def record_paths(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def failures(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """Records that could not be read, with their error."""
     return con.execute(
-        "SELECT source, error FROM records WHERE error <> '' AND error NOT LIKE 'same study%' "
-        "ORDER BY source"
+        "SELECT source, error FROM records WHERE error <> '' "
+        f"AND error NOT LIKE '{DUPLICATE_PREFIX}%' ORDER BY source"
     ).fetchall()
 
 

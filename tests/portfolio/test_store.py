@@ -223,3 +223,21 @@ def test_a_file_that_is_not_a_store_is_refused_with_a_message(tmp_path: Path):
         connect(store)
     with pytest.raises(TableError, match="not a readable portfolio store"):
         load_in_memory(store)
+
+
+def test_a_copy_takes_over_when_the_first_file_holds_another_study(
+    folder: Path, tmp_path: Path
+):
+    store = tmp_path / "p.duckdb"
+    copy = folder / "portfolio" / "copy-of-second.json"
+    shutil.copy2(SECOND, copy)
+    build_portfolio([folder], store, geocoder=CountingGeocoder())
+    # The first file now holds another study: the copy is the only one of NCT07062965.
+    other = folder / "portfolio" / f"{SOME_EVAL_RECORDS[2]}.json"
+    shutil.copy2(other, folder / "NCT07062965.json")
+    other.unlink()
+    build_portfolio([folder], store, geocoder=CountingGeocoder())
+    con = load_in_memory(store)
+    sources = dict(con.execute("SELECT nct_id, source FROM trials").fetchall())
+    assert sources["NCT07062965"].endswith("copy-of-second.json")
+    assert sources[SOME_EVAL_RECORDS[2]].endswith("NCT07062965.json")
