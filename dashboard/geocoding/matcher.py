@@ -230,8 +230,8 @@ class GazetteerMatcher:
         if names is None:
             names = {}
             s = self.g.country_slice(cc)
-            for i in range(s.start, s.stop):
-                names.setdefault(fold(self.g.name(i)), []).append(i)
+            for i, folded in enumerate(self.g.folded_names(s), start=s.start):
+                names.setdefault(folded, []).append(i)
             self._fuzzy_names[cc] = names
         hits = difflib.get_close_matches(name, list(names), n=3, cutoff=FUZZY_CUTOFF)
         return [Candidate(self.g.place(i), True) for h in hits for i in names[h]]

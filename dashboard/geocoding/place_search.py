@@ -265,8 +265,8 @@ class SearchMatcher(GazetteerMatcher):
         if found is None:
             names: dict[str, list[int]] = {}
             s = self.g.country_slice(cc)
-            for i in range(s.start, s.stop):
-                names.setdefault(fold(self.g.name(i)), []).append(i)
+            for i, folded in enumerate(self.g.folded_names(s), start=s.start):
+                names.setdefault(folded, []).append(i)
             keys = list(names)
             counts = letter_counts(keys)
             lengths = np.array([len(k) for k in keys], dtype=np.float64)

@@ -126,6 +126,13 @@ class Gazetteer:
         off = self._a["name_offsets"]
         return self._a["name_blob"][off[i] : off[i + 1]].tobytes().decode("utf-8")
 
+    def folded_names(self, s: slice) -> list[str]:
+        """The folded own names of places s.start to s.stop - 1 (a country's slice), decoded
+        at once."""
+        off = self._a["fold_offsets"]
+        text = self._a["fold_blob"][off[s.start] : off[s.stop]].tobytes().decode("utf-8")
+        return text.split("\n")[:-1] if text else []
+
     def place(self, i: int) -> Place:
         """The entry with index `i`."""
         return Place(
@@ -251,6 +258,7 @@ class Gazetteer:
 
 REQUIRED_ARRAYS = frozenset(
     {"lat", "lon", "pop", "cc", "region", "county", "name_offsets", "name_blob", "key"}
+    | {"fold_offsets", "fold_blob"}
     | {"key_id", "key_kind", "country_start", "country_end", "country_centre", "region_centre"}
     | {"county_centre", "meta", "county_meta"}
 )
@@ -289,6 +297,10 @@ def validate_arrays(arrays: dict[str, np.ndarray]) -> None:
         arrays["name_blob"]
     ):
         raise IndexFileError("place names do not match the places")
+    if len(arrays["fold_offsets"]) != n + 1 or int(arrays["fold_offsets"][-1]) != len(
+        arrays["fold_blob"]
+    ):
+        raise IndexFileError("folded place names do not match the places")
     n_keys = len(arrays["key"])
     if n_keys < n or any(len(arrays[k]) != n_keys for k in PER_KEY_ARRAYS):
         raise IndexFileError("name keys are missing or of different lengths")

@@ -263,6 +263,12 @@ def _city_arrays() -> dict[str, np.ndarray]:
     offsets = np.zeros(n + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(b) for b in name_bytes])
     blob = np.frombuffer(b"".join(name_bytes), dtype=np.uint8)
+    # The folded own names too, each ended by a newline (which folding never leaves in a
+    # name): a country's are decoded and split at once when a misspelling is looked up.
+    folded_bytes = [fold(c["name"]).encode("utf-8") + b"\n" for c in cities]
+    fold_offsets = np.zeros(n + 1, dtype=np.int64)
+    fold_offsets[1:] = np.cumsum([len(b) for b in folded_bytes])
+    fold_blob = np.frombuffer(b"".join(folded_bytes), dtype=np.uint8)
 
     keys: list[int] = []
     ids: list[int] = []
@@ -333,6 +339,8 @@ def _city_arrays() -> dict[str, np.ndarray]:
         county=county_arr,
         name_offsets=offsets,
         name_blob=blob,
+        fold_offsets=fold_offsets,
+        fold_blob=fold_blob,
         key=key_arr,
         key_id=id_arr,
         key_kind=kind_arr,
