@@ -463,7 +463,7 @@ def _postcode_search(parts: list[str], g: Gazetteer, prefer: tuple[str, ...]) ->
         others = ", ".join(country_name(m.country_code) for m in ordered[1:4])
         chosen = country_name(ordered[0].country_code)
         why = (
-            "a country of this trial"
+            "a country with sites here"
             if ordered[0].country_code in prefer
             else "the most common reading"
         )

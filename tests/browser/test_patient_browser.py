@@ -284,7 +284,7 @@ def test_a_french_postcode_gives_a_french_nearest_site(
         # 69003 is also a code in Czechia, Estonia and Mexico: the trial's France is chosen,
         # and the page says so
         sync_api.expect(
-            page.get_by_text("showing France (a country of this trial)")
+            page.get_by_text("showing France (a country with sites here)")
         ).to_be_visible()
         line = answer_line(page).inner_text()
         assert line.startswith("Nearest site: Investigational Site, Grenoble — "), line
