@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS places (
     registry_latitude DOUBLE, registry_longitude DOUBLE, note VARCHAR
 );
 """
+RECORD_COLUMNS = ("source", "token", "nct_id", "error")
 TRIAL_COLUMNS = (
     "nct_id",
     "title",
@@ -539,7 +540,7 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: _Batch, places: PlaceCache) -
         return
     con.execute("BEGIN TRANSACTION")
     try:
-        sources = pd.DataFrame(batch.sources, columns=["source", "token", "nct_id", "error"])
+        sources = pd.DataFrame(batch.sources, columns=list(RECORD_COLUMNS))
         con.register("batch_sources", sources)
         # The studies these records held before (a changed record may now hold another).
         con.execute(
@@ -548,61 +549,42 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: _Batch, places: PlaceCache) -
         )
         con.execute("DELETE FROM trials WHERE source IN (SELECT source FROM batch_sources)")
         con.execute("DELETE FROM records WHERE source IN (SELECT source FROM batch_sources)")
-        con.execute("INSERT INTO records SELECT * FROM batch_sources")
         con.unregister("batch_sources")
-        if batch.trials:
-            trials = pd.DataFrame(batch.trials, columns=list(TRIAL_COLUMNS))
-            con.register("batch_trials", trials)
-            con.execute(
-                f"INSERT INTO trials SELECT {_casts(TRIAL_COLUMNS, TRIAL_TYPES)} FROM batch_trials"
-            )
-            con.unregister("batch_trials")
-        if batch.sites:
-            sites = pd.DataFrame(batch.sites, columns=list(SITE_COLUMNS))
-            con.register("batch_sites", sites)
-            con.execute(
-                f"INSERT INTO sites SELECT {_casts(SITE_COLUMNS, SITE_TYPES)} FROM batch_sites"
-            )
-            con.unregister("batch_sites")
-        if new_places:
-            frame = pd.DataFrame(new_places, columns=["key", *PLACE_COLUMNS])
-            con.register("batch_places", frame)
-            con.execute(
-                "INSERT OR REPLACE INTO places SELECT "
-                f"{_casts(('key', *PLACE_COLUMNS), PLACE_TYPES)} FROM batch_places"
-            )
-            con.unregister("batch_places")
+        _insert(con, "records", batch.sources, RECORD_COLUMNS)
+        _insert(con, "trials", batch.trials, TRIAL_COLUMNS)
+        _insert(con, "sites", batch.sites, SITE_COLUMNS)
+        _insert(con, "places", new_places, ("key", *PLACE_COLUMNS), replace=True)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
 
 
-TRIAL_TYPES = {
-    "start_date": "DATE",
-    "completion_date": "DATE",
-    "enrollment": "BIGINT",
-    "n_sites": "INTEGER",
-    "n_countries": "INTEGER",
-    "phases": "VARCHAR[]",
-}
-SITE_TYPES = {
-    Col.LATITUDE: "DOUBLE",
-    Col.LONGITUDE: "DOUBLE",
-    Col.NEEDS_REVIEW: "BOOLEAN",
-}
-PLACE_TYPES = {
-    Col.LATITUDE: "DOUBLE",
-    Col.LONGITUDE: "DOUBLE",
-    Col.REGISTRY_LATITUDE: "DOUBLE",
-    Col.REGISTRY_LONGITUDE: "DOUBLE",
-    Col.NEEDS_REVIEW: "BOOLEAN",
-}
-
-
-def _casts(columns: Iterable[str], types: dict[str, str]) -> str:
-    """A SELECT list that casts each column to its store type (VARCHAR unless named)."""
-    return ", ".join(f'CAST("{c}" AS {types.get(c, "VARCHAR")}) AS "{c}"' for c in columns)
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: list[tuple[Any, ...]],
+    columns: tuple[str, ...],
+    *,
+    replace: bool = False,
+) -> None:
+    """Insert `rows` into `table`, each column cast to the type the table declares (pandas
+    guesses a column of None, dates or lists as objects)."""
+    if not rows:
+        return
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+            [table],
+        ).fetchall()
+    )
+    casts = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in columns)
+    con.register("batch_rows", pd.DataFrame(rows, columns=list(columns)))
+    try:
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        con.execute(f"{verb} INTO {table} SELECT {casts} FROM batch_rows")
+    finally:
+        con.unregister("batch_rows")
 
 
 # ------------------------------------------------------------------------------------ read
