@@ -15,37 +15,22 @@ and /usr/bin/chromium; `make bench` runs it with the others).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The browser tests' server and Chromium flags, so both apps run exactly as the tests run them.
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
+from browser_support import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
+
 APP = ROOT / "dashboard" / "app.py"
 SEED = ROOT / "data" / "NCT04270409.txt"
 SEED_TABLE = ROOT / "data" / "NCT04270409.sites.csv"
-CHROMIUM = "/usr/bin/chromium"
-# As the browser tests launch it (tests/browser/browser_support.py): headless, no sandbox as
-# root, no GPU (deck.gl draws with WebGL in software), no background traffic.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1440, "height": 900}
 VISITS = 6
-SERVER_START_S = 90
 PAGE_TIMEOUT_MS = 90_000
 TARGET = 1.5
 # The country outlines the dashboard's map fetches once (dashboard/static/countries.json).
@@ -68,62 +53,6 @@ MAP_DRAWN_JS = """() => new Promise(resolve => {
     };
     check();
 })"""
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def streamlit_server(script: Path, data_dir: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run script` on 127.0.0.1 from the project root (its .streamlit/config.toml
-    applies to both apps alike); yields the URL once the health check answers."""
-    port = free_port()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(script),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "TRIAL_SITES_DATA": str(data_dir)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + SERVER_START_S
-        try:
-            while True:  # bounded by the deadline
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start; see {log_path}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def visit(browser, url: str) -> dict[str, float]:
@@ -188,8 +117,8 @@ def main() -> int:
         minimal.write_text(MINIMAL_APP.format(table=str(data / SEED_TABLE.name)), "utf-8")
         query = f"/?near={args.near}" if args.near else "/"
         with (
-            streamlit_server(APP, data, work / "app.log") as app_url,
-            streamlit_server(minimal, data, work / "minimal.log") as minimal_url,
+            streamlit_server(data, APP, work / "app.log") as app_url,
+            streamlit_server(data, minimal, work / "minimal.log") as minimal_url,
             sync_playwright() as p,
         ):
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -37,10 +37,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(data_dir: Path) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` serving the records in `data_dir`; yields its URL."""
+def streamlit_server(
+    data_dir: Path, script: Path = APP, log_path: Path | None = None
+) -> Iterator[str]:
+    """`streamlit run script` (the dashboard unless told) from the project root, so its
+    .streamlit/config.toml applies, serving the records in `data_dir`; yields its URL once
+    the health check answers. Its output goes to `log_path` (`data_dir/streamlit.log`)."""
     port = free_port()
-    log_path = data_dir / "streamlit.log"
+    log_path = log_path or data_dir / "streamlit.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed after the process
     proc = subprocess.Popen(
         [
@@ -48,7 +52,7 @@ def streamlit_server(data_dir: Path) -> Iterator[str]:
             "-m",
             "streamlit",
             "run",
-            str(APP),
+            str(script),
             "--server.port",
             str(port),
             "--server.address",
