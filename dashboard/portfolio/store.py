@@ -37,7 +37,7 @@ import pandas as pd
 from dashboard.errors import Diagnostic, RecordError, TableError
 from dashboard.geocoding.sources import Geocoder, LazyGeocoder, offline_geocoder, site_query
 from dashboard.ingest import parse_record
-from dashboard.model import GeocodeResult, Site, Trial, make_site_id
+from dashboard.model import GeocodeResult, Site, Trial
 from dashboard.places.normalize import fold
 from dashboard.portfolio.inputs import ZIP_SEPARATOR, Input, scan
 from dashboard.sites.build import (
@@ -47,6 +47,7 @@ from dashboard.sites.build import (
     flag_if_suspect,
     load_overrides,
     result_columns,
+    site_rows,
     table_matches,
 )
 from dashboard.sites.checks import CountryShapes
@@ -241,35 +242,22 @@ def _nan_to_none(v: Any) -> Any:
     return None if isinstance(v, float) and math.isnan(v) else v
 
 
-def _site_row(trial: Trial, i: int, site: Site, point: dict[str, Any]) -> tuple[Any, ...]:
+# The record's columns of a site row, as `sites.build.site_rows` names them.
+SITE_RECORD_COLUMNS = SITE_COLUMNS[: SITE_COLUMNS.index(Col.STATUS) + 1]
+
+
+def _site_row(record: dict[str, Any], point: dict[str, Any]) -> tuple[Any, ...]:
+    """A row of `sites`: the record's columns of the site (`site_rows`) and where it is."""
     return (
-        trial.nct_id,
-        site.site_id or make_site_id(trial.nct_id, i),
-        site.facility,
-        site.city,
-        site.state,
-        site.country,
-        site.country_code,
-        site.status,
+        *(record[c] for c in SITE_RECORD_COLUMNS),
         _nan_to_none(point[Col.LATITUDE]),
         _nan_to_none(point[Col.LONGITUDE]),
         point[Col.PRECISION],
         point[Col.GEOCODER],
         bool(point[Col.NEEDS_REVIEW]),
         point[Col.NOTE],
-        facility_key(site.facility, site.city, site.country_code),
+        facility_key(record[Col.FACILITY], record[Col.CITY], record[Col.COUNTRY_CODE]),
     )
-
-
-def _site_dict(trial: Trial, i: int, site: Site) -> dict[str, Any]:
-    return {
-        Col.NCT_ID: trial.nct_id,
-        Col.SITE_ID: site.site_id or make_site_id(trial.nct_id, i),
-        Col.CITY: site.city,
-        Col.STATE: site.state,
-        Col.COUNTRY: site.country,
-        Col.COUNTRY_CODE: site.country_code,
-    }
 
 
 class PlaceCache:
@@ -519,18 +507,19 @@ def _read_one(
     token = inp.token + _own_table_token(inp.source, trial.nct_id, tables)
     batch.sources.append((inp.source, token, trial.nct_id, ""))
     batch.trials.append(_trial_row(trial, inp.source))
+    records = site_rows(trial)
     own = _own_table(trial, inp.source, tables)
     if own is not None:
         stats.from_tables += 1
-        for i, (site, row) in enumerate(zip(trial.sites, own.to_dict("records"), strict=True)):
-            batch.sites.append(_site_row(trial, i, site, row))
-        return
-    for i, site in enumerate(trial.sites):
-        ov = None
-        if not overrides.empty:
-            ov = find_override(_site_dict(trial, i, site), overrides)
-        point = result_columns(ov, site_query(site)) if ov is not None else places.point(site)
-        batch.sites.append(_site_row(trial, i, site, point))
+        points = own.to_dict("records")
+    else:
+        points = []
+        for record, site in zip(records, trial.sites, strict=True):
+            ov = find_override(record, overrides)
+            points.append(
+                result_columns(ov, site_query(site)) if ov is not None else places.point(site)
+            )
+    batch.sites.extend(_site_row(r, p) for r, p in zip(records, points, strict=True))
 
 
 def _commit(con: duckdb.DuckDBPyConnection, batch: _Batch, places: PlaceCache) -> None:
