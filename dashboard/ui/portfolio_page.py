@@ -99,10 +99,10 @@ def portfolio_store(data_dir: str, stamp: tuple[tuple[str, int], ...]) -> Any:
     return load_in_memory(path)
 
 
-def _cursor(data_dir: Path) -> Any:
+def _cursor(data_dir: Path, stamp: tuple[tuple[str, int], ...]) -> Any:
     """A connection of this session's own to the shared in-memory store."""
     with st.spinner("Reading every trial in the data folder (once; later visits are quick)…"):
-        return portfolio_store(str(data_dir), _folder_stamp(data_dir)).cursor()
+        return portfolio_store(str(data_dir), stamp).cursor()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -293,8 +293,9 @@ def main(
     """Draw the "All trials" page for the records under `data_dir`."""
     st.title("All trials")
     try:
-        con = _cursor(data_dir)
-        options = _options(str(data_dir), _folder_stamp(data_dir))
+        stamp = _folder_stamp(data_dir)  # one walk of the folder per run
+        con = _cursor(data_dir, stamp)
+        options = _options(str(data_dir), stamp)
     except (TableError, OSError) as exc:
         st.error(f"The portfolio could not be read: {panels.escape_markdown(str(exc))}")
         return

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pydeck as pdk
 
@@ -205,8 +206,6 @@ def legend(
 
 def cell_radius_px(sites: Any) -> Any:
     """A cell's marker radius in pixels: its area grows with its count of sites."""
-    import numpy as np
-
     return np.clip(CELL_MIN_PX + 1.4 * np.sqrt(np.asarray(sites, dtype=float)), 0, CELL_MAX_PX)
 
 
