@@ -22,7 +22,13 @@ from dashboard.ingest.countries import country_name
 from dashboard.portfolio.query import PortfolioFilters, PortfolioView
 from dashboard.ui import map as site_map
 from dashboard.ui.panels import escape_markdown, plain_status, shorten
-from dashboard.ui.state import MAX_NEAR_CHARS, format_radius, parse_radius
+from dashboard.ui.state import (
+    MAX_NEAR_CHARS,
+    format_radius,
+    last_param,
+    param_values,
+    parse_radius,
+)
 
 PARAM_VIEW = "view"
 VIEW_ALL = "all"
@@ -51,25 +57,18 @@ STUDY_URL = "https://clinicaltrials.gov/study/{}"
 
 
 def _values(params: Mapping[str, str | Sequence[str]], key: str) -> list[str]:
-    v = params.get(key, [])
-    values = [v] if isinstance(v, str) else list(v)
+    """A repeatable parameter's distinct values (at most MAX_LIST_VALUES), in link order."""
     out: list[str] = []
-    for item in values:
-        for part in str(item).split(","):
-            part = part.strip()
-            if part and part not in out:
-                out.append(part)
+    for value in param_values(params, key):
+        value = value.strip()
+        if value and value not in out:
+            out.append(value)
     return out[:MAX_LIST_VALUES]
-
-
-def _last(params: Mapping[str, str | Sequence[str]], key: str) -> str:
-    values = _values(params, key)
-    return values[-1] if values else ""
 
 
 def wants_portfolio(params: Mapping[str, str | Sequence[str]]) -> bool:
     """Whether a link asks for the "All trials" view."""
-    return _last(params, PARAM_VIEW) == VIEW_ALL
+    return last_param(params, PARAM_VIEW) == VIEW_ALL
 
 
 def parse_portfolio_params(
@@ -83,22 +82,22 @@ def parse_portfolio_params(
     if len(condition) > MAX_CONDITION_CHARS:
         problems.append(f"the condition search is longer than {MAX_CONDITION_CHARS} characters")
         condition = condition[:MAX_CONDITION_CHARS]
-    near = _last(params, PARAM_NEAR)
+    near = last_param(params, PARAM_NEAR)
     if len(near) > MAX_NEAR_CHARS:
         problems.append(f"the place is longer than {MAX_NEAR_CHARS} characters")
         near = ""
-    units = _last(params, PARAM_UNITS) or DEFAULT_UNITS
+    units = last_param(params, PARAM_UNITS) or DEFAULT_UNITS
     if units not in UNITS:
         problems.append(f"unknown units “{shorten(units)}” (use mi or km)")
         units = DEFAULT_UNITS
     radius = None
-    raw = _last(params, PARAM_RADIUS)
+    raw = last_param(params, PARAM_RADIUS)
     if raw:
         try:
             radius = parse_radius(raw)
         except ValueError as exc:
             problems.append(f"radius “{shorten(raw)}”: {exc}")
-    color = _last(params, PARAM_COLOR) or COLOR_STATUS
+    color = last_param(params, PARAM_COLOR) or COLOR_STATUS
     if color not in (COLOR_STATUS, COLOR_TRIAL):
         color = COLOR_STATUS
     filters = PortfolioFilters(

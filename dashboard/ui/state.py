@@ -107,7 +107,7 @@ def format_radius(value: float) -> str:
     return f"{value:g}" if value == round(value, 6) else repr(value)
 
 
-def _values(params: Mapping[str, str | Sequence[str]], key: str) -> list[str]:
+def param_values(params: Mapping[str, str | Sequence[str]], key: str) -> list[str]:
     """Every value of a parameter, whether the mapping holds one string or a list."""
     raw = params.get(key)
     if raw is None:
@@ -117,9 +117,9 @@ def _values(params: Mapping[str, str | Sequence[str]], key: str) -> list[str]:
     return [str(v) for v in raw]
 
 
-def _last(params: Mapping[str, str | Sequence[str]], key: str) -> str:
+def last_param(params: Mapping[str, str | Sequence[str]], key: str) -> str:
     """The last value of a parameter ("" when absent), as browsers resolve repeats."""
-    values = _values(params, key)
+    values = param_values(params, key)
     return values[-1].strip() if values else ""
 
 
@@ -139,7 +139,7 @@ def parse_params(
     """
     warnings: list[str] = []
 
-    trial = _last(params, PARAM_TRIAL).upper()
+    trial = last_param(params, PARAM_TRIAL).upper()
     if trial and trial not in trials:
         warnings.append(
             f"Trial {shorten(trial)} is not available here; showing {default_trial} instead."
@@ -151,7 +151,7 @@ def parse_params(
         by_fold = {a.casefold(): a for a in allowed}
         chosen: list[str] = []
         unknown: list[str] = []
-        for value in _values(params, key):
+        for value in param_values(params, key):
             value = value.strip()
             if not value:
                 continue
@@ -172,19 +172,19 @@ def parse_params(
     chosen_countries = pick(PARAM_COUNTRY, countries, "country")
     chosen_statuses = pick(PARAM_STATUS, statuses, "status")
 
-    near = _last(params, PARAM_NEAR)
+    near = last_param(params, PARAM_NEAR)
     if len(near) > MAX_NEAR_CHARS:
         warnings.append("The place in the link is too long and was ignored.")
         near = ""
 
-    units = _last(params, PARAM_UNITS).lower() or DEFAULT_UNITS
+    units = last_param(params, PARAM_UNITS).lower() or DEFAULT_UNITS
     if units not in UNITS:
         warnings.append(f"Unknown units {shorten(units)!r} in the link; using {DEFAULT_UNITS}.")
         units = DEFAULT_UNITS
 
     radius: float | None
     try:
-        radius = parse_radius(_last(params, PARAM_RADIUS))
+        radius = parse_radius(last_param(params, PARAM_RADIUS))
     except ValueError as exc:
         warnings.append(f"The link's {exc} and was ignored.")
         radius = None
@@ -226,7 +226,7 @@ def to_params(filters: Filters) -> dict[str, str | list[str]]:
 def same_params(a: Mapping[str, str | Sequence[str]], b: Mapping[str, str | Sequence[str]]) -> bool:
     """Whether two query-parameter mappings say the same thing (lists and single values alike)."""
     keys = set(a) | set(b)
-    return all(_values(a, k) == _values(b, k) for k in keys)
+    return all(param_values(a, k) == param_values(b, k) for k in keys)
 
 
 def country_options(table: pd.DataFrame) -> list[str]:

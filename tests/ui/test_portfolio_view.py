@@ -130,3 +130,10 @@ def test_the_summary_names_the_place_and_the_radius():
         "3 trial(s) with a site within 50 mi of Boston, Massachusetts, United States "
         "(9 sites), nearest first."
     )
+
+
+def test_a_link_keeps_commas_inside_values():
+    """A place ("Lyon, France") and a sponsor ("Natera, Inc.") are one value each."""
+    f = PortfolioFilters(sponsors=("Natera, Inc.",), near="Lyon, France", radius=100.0)
+    back, _, problems = pv.parse_portfolio_params(pv.portfolio_params(f))
+    assert (back, problems) == (f, [])
