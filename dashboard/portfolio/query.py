@@ -31,7 +31,6 @@ CELL_LADDER = tuple(0.01 * 2**k for k in range(12))  # 0.01 ... 20.48 degrees
 NEAREST_TRIALS = 200  # rows of "trials near here"
 TRIAL_LIST = 200  # rows of the trial list without a place
 SHARED_SITES = 200
-RECRUITING = "RECRUITING"
 # Statuses that take or will take patients: listed first.
 OPEN_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE")
 FROM_SITES = "FROM sites s"
@@ -97,7 +96,6 @@ class PortfolioView:
     radius_km: float | None = None
     total_trials: int = 0
     total_sites: int = 0
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass

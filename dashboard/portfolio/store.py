@@ -26,7 +26,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -648,12 +648,6 @@ def failures(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
         "SELECT source, error FROM records WHERE error <> '' "
         f"AND error NOT LIKE '{DUPLICATE_PREFIX}%' ORDER BY source"
     ).fetchall()
-
-
-def iter_trials(con: duckdb.DuckDBPyConnection) -> Iterator[dict[str, Any]]:
-    """Every trial row, as dicts (for tests and exports)."""
-    df = con.execute("SELECT * FROM trials ORDER BY nct_id").df()
-    yield from df.to_dict("records")
 
 
 def dump_summary(stats: PortfolioStats) -> str:
