@@ -7,12 +7,11 @@ clicking a marker, links, the trial picker and an upload. Screenshots go to test
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS
+from browser_support import CHROMIUM
 from paths import ARTIFACTS, CTGOV_FIXTURES, SEED, SEED_TABLE
 
 pytestmark = pytest.mark.browser
@@ -40,15 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, serve_app) -> str:
         if src.exists():
             shutil.copy(src, data / src.name)
     return serve_app(data)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's Chromium, headless, with background traffic off."""
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS
+from browser_support import CHROMIUM
 from paths import ARTIFACTS, SECOND, SECOND_TABLE, SEED, SEED_TABLE
 
 pytestmark = pytest.mark.browser
@@ -45,15 +44,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, serve_app) -> str:
     for src in (SEED, SEED_TABLE, SECOND, SECOND_TABLE):
         shutil.copy(src, data / src.name)
     return serve_app(data)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's Chromium, headless, with background traffic off."""
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, server: str, query: str, viewport: dict):
