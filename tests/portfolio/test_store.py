@@ -225,9 +225,7 @@ def test_a_file_that_is_not_a_store_is_refused_with_a_message(tmp_path: Path):
         load_in_memory(store)
 
 
-def test_a_copy_takes_over_when_the_first_file_holds_another_study(
-    folder: Path, tmp_path: Path
-):
+def test_a_copy_takes_over_when_the_first_file_holds_another_study(folder: Path, tmp_path: Path):
     store = tmp_path / "p.duckdb"
     copy = folder / "portfolio" / "copy-of-second.json"
     shutil.copy2(SECOND, copy)
