@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,6 +55,48 @@ def site_table_columns(table: pd.DataFrame, units: str | None = None) -> dict[st
         if any(notes):
             columns[LOCATION_COLUMN] = notes
     return columns
+
+
+@dataclass(frozen=True, eq=False)
+class SiteListing:
+    """A whole table's site list as shown (`site_table_columns` without distances) and each
+    site's id and picker label ("facility — city, country"), made once per table: a rerun
+    only picks the rows in view (`listed_columns`)."""
+
+    columns: dict[str, list[Any]]
+    ids: list[str]
+    labels: list[str]
+
+
+def site_listing(table: pd.DataFrame) -> SiteListing:
+    """The `SiteListing` of `table`."""
+
+    def texts(column: str) -> list[str]:
+        return table[column].astype(str).tolist() if column in table.columns else [""] * len(table)
+
+    labels = [
+        f"{f} — {c}, {n}"
+        for f, c, n in zip(texts(Col.FACILITY), texts(Col.CITY), texts(Col.COUNTRY), strict=True)
+    ]
+    return SiteListing(site_table_columns(table), texts(Col.SITE_ID), labels)
+
+
+def listed_columns(
+    listing: SiteListing,
+    positions: Sequence[int],
+    km: Sequence[float] | None = None,
+    units: str | None = None,
+) -> dict[str, list[Any]]:
+    """`site_table_columns` of the rows at `positions` (with their distances, `km[i]` for row
+    i, in `units`), picked from the whole table's listing."""
+    out: dict[str, list[Any]] = {}
+    if units is not None and km is not None:
+        out[distance_column(units)] = [rounded_in(float(km[i]), units) for i in positions]
+    for name, values in listing.columns.items():
+        out[name] = [values[i] for i in positions]
+    if LOCATION_COLUMN in out and not any(out[LOCATION_COLUMN]):
+        del out[LOCATION_COLUMN]  # only when a site in view is placed coarsely
+    return out
 
 
 def site_table(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:

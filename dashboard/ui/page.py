@@ -43,6 +43,7 @@ STATIC_OUTLINES = Path(__file__).resolve().parents[1] / "static" / "countries.js
 OUTLINES_URL = "app/static/countries.json"
 DEFAULT_TRIAL = "NCT04270409"
 RECORD_PATTERNS = ("*.txt", "*.json")
+RECORD_SUFFIXES = tuple(pattern.removeprefix("*") for pattern in RECORD_PATTERNS)
 MAX_UPLOAD_MB = 5  # keep in step with server.maxUploadSize in .streamlit/config.toml
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAP_HEIGHT_PX = 520
@@ -102,7 +103,9 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_ENV) or ROOT / "data")
 
 
-@st.cache_data(show_spinner=False)
+# Shared, never changed: st.cache_resource hands each run the same dict (st.cache_data would
+# unpickle a copy on every rerun).
+@st.cache_resource(show_spinner=False, max_entries=4)
 def record_index(
     data_dir: str,
     stamp: tuple[tuple[str, float], ...],
@@ -132,22 +135,23 @@ def record_index(
 
 
 def list_records() -> dict[str, str]:
-    """The records in data/ (refreshed when a file there is added or changed)."""
+    """The records in data/ (refreshed when a file there is added or changed, or a subfolder
+    gains or loses a file). One pass over the folder: this runs on every rerun."""
     folder = data_dir()
-    files = sorted({p for pattern in RECORD_PATTERNS for p in folder.glob(pattern) if p.is_file()})
-    stamp = tuple((p.name, p.stat().st_mtime) for p in files)
-    subfolders = (
-        tuple(
-            sorted(
-                (d.name, d.stat().st_mtime_ns)
-                for d in folder.iterdir()
-                if d.is_dir() and not d.name.startswith(".")
-            )
-        )
-        if folder.is_dir()
-        else ()
-    )
-    return record_index(str(folder), stamp, subfolders)
+    files: list[tuple[str, float]] = []
+    subfolders: list[tuple[str, int]] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue  # as glob("*…") skips them
+                if entry.is_file() and entry.name.endswith(RECORD_SUFFIXES):
+                    files.append((entry.name, entry.stat().st_mtime))
+                elif entry.is_dir():
+                    subfolders.append((entry.name, entry.stat().st_mtime_ns))
+    except OSError:
+        pass  # no data folder: no records (the page says so)
+    return record_index(str(folder), tuple(sorted(files)), tuple(sorted(subfolders)))
 
 
 # A record and its table are shared read-only (never changed in place), so st.cache_resource
@@ -169,18 +173,23 @@ def trial_and_table(
 
 
 @st.cache_resource(show_spinner=False, max_entries=RECORD_CACHE_ENTRIES + UPLOAD_CACHE_ENTRIES)
-def _prepared_table(key: int, _table: pd.DataFrame) -> flt.PreparedTable:
-    """What the view needs from a table whatever the filters (flt.prepare_table), once per
-    table object (`key` is its id; see `prepared_table`)."""
-    return flt.prepare_table(_table)
+def _prepared_table(
+    key: int, _table: pd.DataFrame
+) -> tuple[flt.PreparedTable, exports.SiteListing]:
+    """What the view and the site list need from a table whatever the filters, once per table
+    object (`key` is its id; see `prepared_table`)."""
+    return flt.prepare_table(_table), exports.site_listing(_table)
 
 
-def prepared_table(table: pd.DataFrame) -> flt.PreparedTable:
-    """`flt.prepare_table(table)`, kept while the table is: the cached tables are shared
-    objects, so their id names them. A kept entry holds its table, so no other table can
-    take that id while it is cached; the identity check covers the rest."""
-    prepared = _prepared_table(id(table), table)
-    return prepared if prepared.table is table else flt.prepare_table(table)
+def prepared_table(table: pd.DataFrame) -> tuple[flt.PreparedTable, exports.SiteListing]:
+    """`flt.prepare_table(table)` and `exports.site_listing(table)`, kept while the table is:
+    the cached tables are shared objects, so their id names them. A kept entry holds its
+    table, so no other table can take that id while it is cached; the identity check covers
+    the rest."""
+    prepared, listing = _prepared_table(id(table), table)
+    if prepared.table is table:
+        return prepared, listing
+    return flt.prepare_table(table), exports.site_listing(table)
 
 
 @st.cache_resource(show_spinner=False, max_entries=UPLOAD_CACHE_ENTRIES)
@@ -510,22 +519,21 @@ def nearest_sites(vm: flt.ViewModel, trial: Trial) -> None:
     trial (or that site) recruits, then the nearest few sites as cards with their contacts and
     directions. Without a search, only the trial's recruitment banner."""
     banner = panels.trial_status_banner(trial.status)
-    rows = vm.rows
     # Rows come nearest first, a row with no point last: the first row is the nearest site.
-    first = panels.records(rows.iloc[:1]) if Col.DISTANCE_KM in rows.columns else []
+    first = vm.records(1) if vm.km is not None else []
     if vm.origin is None or vm.units is None or not first or pd.isna(first[0][Col.DISTANCE_KM]):
         if banner:
             show_notice(banner)
         return
     nearest = panels.site_card(first[0], trial, vm.origin, vm.units)
-    cards = panels.nearest_cards(rows, trial, vm.origin, vm.units)
+    cards = panels.nearest_cards(vm.records(), trial, vm.origin, vm.units)
     st.subheader(panels.escape_markdown(panels.answer_text(nearest)), anchor=False)
     banner = banner or panels.nearest_site_banner(nearest, cards)
     if banner:
         show_notice(banner)
-    for number, card in enumerate(cards, start=1):
+    if cards:
         with st.container(border=True):
-            st.markdown(panels.card_markdown(card, number))
+            st.markdown(panels.cards_markdown(cards))
     note = (
         "Distances are in a straight line to each site's town or city centre, not to its "
         "street address."
@@ -536,7 +544,7 @@ def nearest_sites(vm: flt.ViewModel, trial: Trial) -> None:
 
 
 @st.fragment
-def map_and_details(vm: flt.ViewModel, trial: Trial) -> None:
+def map_and_details(vm: flt.ViewModel, trial: Trial, listing: exports.SiteListing) -> None:
     """The map with its legend and controls, and the selected site's details beside it.
 
     A fragment: what changes only this part (the basemap, "Reset map view", a click on a
@@ -585,29 +593,14 @@ def map_and_details(vm: flt.ViewModel, trial: Trial) -> None:
         if vm.color_key == Col.COUNTRY:
             st.caption("Markers are coloured by country (the record gives no site statuses).")
     with detail_col:
-        site_details_panel(vm.rows, trial, vm.units, vm.origin)
+        site_details_panel(vm, trial, listing)
 
 
-def site_details_panel(
-    view: pd.DataFrame,
-    trial: Trial,
-    units: str | None,
-    origin: tuple[float, float] | None = None,
-) -> None:
+def site_details_panel(vm: flt.ViewModel, trial: Trial, listing: exports.SiteListing) -> None:
     """The selected site's details (pick in the list or click a marker)."""
-    ids = view[Col.SITE_ID].astype(str).tolist()
-    labels = dict(
-        zip(
-            ids,
-            (
-                f"{f} — {c}, {n}"
-                for f, c, n in zip(
-                    view[Col.FACILITY], view[Col.CITY], view[Col.COUNTRY], strict=True
-                )
-            ),
-            strict=True,
-        )
-    )
+    shown = vm.positions.tolist()
+    ids = [listing.ids[i] for i in shown]
+    labels = {listing.ids[i]: listing.labels[i] for i in shown}
     if st.session_state.get(K_SITE) not in labels:
         st.session_state[K_SITE] = None
     st.selectbox(
@@ -622,11 +615,11 @@ def site_details_panel(
     if not chosen:
         st.caption("Click a marker on the map to see the site here.")
         return
-    row = view.loc[view[Col.SITE_ID].astype(str) == chosen].iloc[0]
-    details = panels.site_details(row, panels.find_site(trial, chosen), units)
+    row = vm.records()[ids.index(chosen)]
+    details = panels.site_details(row, panels.find_site(trial, chosen), vm.units)
     st.subheader(panels.escape_markdown(details.facility))
     st.dataframe(rows_arrow(details.rows), hide_index=True, width="stretch")
-    card = panels.site_card(row, trial, origin, units)
+    card = panels.site_card(row, trial, vm.origin, vm.units)
     st.markdown("  \n".join(panels.next_step_lines(card)))
     with st.expander("How this site was placed"):
         st.dataframe(rows_arrow(details.placement), hide_index=True, width="stretch")
@@ -649,7 +642,7 @@ def text_list(items: tuple[str, ...] | list[str], empty: str = "None given.") ->
     if not items:
         st.caption(empty)
         return
-    st.markdown("\n".join(f"- {panels.escape_markdown(i)}" for i in items))
+    st.markdown(panels.markdown_list(items))
 
 
 def trial_panels(trial: Trial, table: pd.DataFrame) -> None:
@@ -684,10 +677,11 @@ def trial_panels(trial: Trial, table: pd.DataFrame) -> None:
 def _overview_tab(trial: Trial) -> None:
     """Key facts, conditions and the brief summary."""
     st.dataframe(rows_arrow(panels.summary_rows(trial)), hide_index=True, width="stretch")
-    st.markdown("**Conditions**")
-    text_list(trial.conditions)
+    # One Markdown block for the headings and the list (each element costs every rerun).
+    conditions = panels.markdown_list(trial.conditions) or "None given."
+    heading = "\n\n**Brief summary**" if trial.brief_summary else ""
+    st.markdown(f"**Conditions**\n\n{conditions}{heading}")
     if trial.brief_summary:
-        st.markdown("**Brief summary**")
         st.text(trial.brief_summary)
 
 
@@ -711,6 +705,17 @@ def _eligibility_tab(trial: Trial) -> None:
     text_list(trial.eligibility.exclusion)
     if not trial.eligibility.inclusion and trial.eligibility.text:
         st.text(trial.eligibility.text)
+
+
+def _view_csv(vm: flt.ViewModel) -> bytes:
+    """The CSV download of a view: made only when the button is pressed (the view model is
+    never changed, so it is the view the button was drawn with)."""
+    return exports.to_csv_bytes(vm.rows, vm.units)
+
+
+def _view_geojson(vm: flt.ViewModel) -> bytes:
+    """The GeoJSON download of a view (see `_view_csv`)."""
+    return exports.to_geojson_bytes(vm.rows, vm.units)
 
 
 def show_notice(notice: panels.Notice) -> None:
@@ -770,7 +775,7 @@ def main() -> None:
         st.error(f"No trial record in {where}. Add one, or upload a record.")
         return
 
-    prepared = prepared_table(table)
+    prepared, listing = prepared_table(table)
     sidebar_filters(prepared)
     trial_header(trial, upload_name)
     place_search_box()
@@ -799,23 +804,22 @@ def main() -> None:
         st.metric("Countries shown", vm.n_countries)
         st.metric("Trial status", panels.plain_status(trial.status) or panels.NOT_GIVEN)
 
-    map_and_details(vm, trial)
+    map_and_details(vm, trial, listing)
 
     st.subheader("All sites in view, nearest first" if vm.origin else "Sites")
     st.dataframe(
-        arrow_table(exports.site_table_columns(vm.rows, vm.units)),
+        arrow_table(exports.listed_columns(listing, vm.positions.tolist(), vm.km, vm.units)),
         hide_index=True,
         width="stretch",
         key=K_TABLE,
         column_config=SITE_TABLE_COLUMNS,
     )
-    snapshot = vm.rows  # a new frame each run, never changed in place
     # An uploaded record names itself: keep only safe characters in the download's file name.
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", trial.nct_id)[:40] or "trial"
     downloads = st.container(horizontal=True, gap="medium")
     downloads.download_button(
         "Download CSV",
-        data=functools.partial(exports.to_csv_bytes, snapshot, vm.units),
+        data=functools.partial(_view_csv, vm),
         file_name=f"{stem}-sites.csv",
         mime="text/csv",
         key="download_csv",
@@ -823,7 +827,7 @@ def main() -> None:
     )
     downloads.download_button(
         "Download GeoJSON",
-        data=functools.partial(exports.to_geojson_bytes, snapshot, vm.units),
+        data=functools.partial(_view_geojson, vm),
         file_name=f"{stem}-sites.geojson",
         mime="application/geo+json",
         key="download_geojson",

@@ -630,6 +630,11 @@ def next_step_lines(card: SiteCard) -> list[str]:
     return lines
 
 
+def markdown_list(items: Sequence[str]) -> str:
+    """Untrusted strings as a bulleted Markdown list, every item escaped ("" for none)."""
+    return "\n".join(f"- {escape_markdown(i)}" for i in items)
+
+
 def card_markdown(card: SiteCard, number: int | None = None) -> str:
     """A card as one Markdown block of short lines (fits a 390 px phone; every record text is
     escaped, every link built here)."""
@@ -656,6 +661,17 @@ def card_markdown(card: SiteCard, number: int | None = None) -> str:
     return "  \n".join(lines)
 
 
+# Between two cards of the nearest-sites list (a thematic break: a blank line before it, so it
+# never underlines the line above as a heading).
+CARD_SEPARATOR = "\n\n---\n\n"
+
+
+def cards_markdown(cards: Sequence[SiteCard]) -> str:
+    """The nearest-sites list as one Markdown block: the cards numbered from 1, a rule between
+    two (one element for the page to send, not one per card)."""
+    return CARD_SEPARATOR.join(card_markdown(card, n) for n, card in enumerate(cards, start=1))
+
+
 def _status_rank(status: Any) -> int:
     """Recruiting (or about to) first, then sites with no status, then closed ones."""
     text = display_text(status).strip()
@@ -664,30 +680,34 @@ def _status_rank(status: Any) -> int:
     return 0 if is_open_status(text) else 2
 
 
-def nearest_rows(rows: pd.DataFrame, limit: int = NEAREST_CARDS) -> pd.DataFrame:
-    """The nearest sites to list first: those recruiting or about to, then those with no
-    status, then closed ones; nearest first within each (ties in the order given)."""
-    if Col.DISTANCE_KM not in rows.columns or rows.empty:
-        return rows.iloc[0:0]
-    # Plain lists, not a sorted copy of the frame: this runs on every rerun with a place.
-    distances = pd.to_numeric(rows[Col.DISTANCE_KM], errors="coerce").astype(float).tolist()
-    statuses = rows[Col.STATUS].tolist() if Col.STATUS in rows.columns else [""] * len(rows)
+def nearest_rows(
+    rows: Sequence[dict[str, Any]], limit: int = NEAREST_CARDS
+) -> list[dict[str, Any]]:
+    """The nearest sites to list first, of `rows` (dicts, as `records` gives them): those
+    recruiting or about to, then those with no status, then closed ones; nearest first within
+    each (ties in the order given). Rows with no distance are left out."""
+
+    def distance(row: dict[str, Any]) -> float:
+        value = row.get(Col.DISTANCE_KM)
+        return math.nan if value is None else float(value)
+
     ranked = sorted(
-        (i for i, d in enumerate(distances) if not math.isnan(d)),
-        key=lambda i: (_status_rank(statuses[i]), distances[i], i),
+        (i for i, row in enumerate(rows) if not math.isnan(distance(row))),
+        key=lambda i: (_status_rank(rows[i].get(Col.STATUS)), distance(rows[i]), i),
     )
-    return rows.iloc[ranked[:limit]]
+    return [rows[i] for i in ranked[:limit]]
 
 
 def nearest_cards(
-    rows: pd.DataFrame,
+    rows: Sequence[dict[str, Any]],
     trial: Trial,
     origin: tuple[float, float],
     units: str,
     limit: int = NEAREST_CARDS,
 ) -> list[SiteCard]:
-    """Cards for the nearest sites (see `nearest_rows`), with directions from `origin`."""
-    return [site_card(row, trial, origin, units) for row in records(nearest_rows(rows, limit))]
+    """Cards for the nearest sites of `rows` (see `nearest_rows`), with directions from
+    `origin`."""
+    return [site_card(row, trial, origin, units) for row in nearest_rows(rows, limit)]
 
 
 def records(rows: pd.DataFrame) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ without Streamlit.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from dashboard.geo import (
 from dashboard.geocoding.place_search import PlaceSearch
 from dashboard.sites.table import Col
 from dashboard.ui import map as site_map
-from dashboard.ui.panels import INFO, WARNING, Notice, shorten
+from dashboard.ui.panels import INFO, WARNING, Notice, records, shorten
 
 PARAM_TRIAL = "trial"
 PARAM_COUNTRY = "country"
@@ -383,18 +384,22 @@ def _radius_or_none(value: Any, units: str) -> float | None:
 PlaceLookup = Callable[[str], "PlaceSearch | tuple[str, float, float] | None"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ViewModel:
     """Everything the page draws for one state, computed without Streamlit.
 
-    `rows` are the site-table rows in view (nearest first, with distances, when a place is
-    searched); `points` the map markers; `origin`/`radius_km` the search circle; `units` is set
-    only when distances are shown.
+    `positions` are the rows in view (positions in `prepared.table`, in the order they are
+    listed: nearest first when a place is searched); `km` the distance of every table row from
+    the searched place; `points` the map markers; `origin`/`radius_km` the search circle;
+    `units` is set only when distances are shown. `rows` (a frame) and `records()` (plain
+    dicts) are the rows in view with their distances, made only when asked for.
     """
 
-    rows: pd.DataFrame
+    prepared: PreparedTable
+    positions: np.ndarray
     points: list[dict[str, Any]]
     color_key: str
+    km: np.ndarray | None = None
     origin: tuple[float, float] | None = None
     place_name: str = ""
     radius_km: float | None = None
@@ -404,20 +409,53 @@ class ViewModel:
     # Other readings of an ambiguous place entry: (label shown, entry that finds it).
     place_choices: tuple[tuple[str, str], ...] = ()
 
+    @functools.cached_property
+    def rows(self) -> pd.DataFrame:
+        """The site-table rows in view, in order, with `distance_km` and `distance (<units>)`
+        when a place is searched."""
+        table = self.prepared.table
+        if self.km is None or self.units is None:
+            return table.take(self.positions)
+        return _with_distances(table, self.positions, self.km, self.units)
+
+    def records(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The first `limit` rows in view (all by default) as dicts of Python values, as
+        `panels.records(self.rows)` gives them, without building the frame: the page reads a
+        few rows on every rerun."""
+        base = self.prepared.records
+        picked = self.positions[:limit].tolist()
+        if self.km is None or self.units is None:
+            return [dict(base[i]) for i in picked]
+        column = distance_column(self.units)
+        out = []
+        for i in picked:
+            row = dict(base[i])
+            km = float(self.km[i])
+            row[Col.DISTANCE_KM] = km
+            row[column] = rounded_in(km, self.units)
+            out.append(row)
+        return out
+
     @property
     def n_shown(self) -> int:
         """How many sites are in view."""
-        return len(self.rows)
+        return len(self.positions)
 
     @property
     def n_countries(self) -> int:
         """How many countries the sites in view are in."""
-        return int(self.rows[Col.COUNTRY].nunique()) if len(self.rows) else 0
+        countries = self.prepared.row_countries
+        return len({countries[i] for i in self.positions.tolist() if _present(countries[i])})
 
     @property
     def n_unplaced(self) -> int:
         """Sites in view that could not be put on the map."""
-        return len(self.rows) - len(self.points)
+        return self.n_shown - len(self.points)
+
+
+def _present(value: Any) -> bool:
+    """Whether a cell holds a value (not None or NaN), as pandas' `nunique` counts them."""
+    return value is not None and value == value
 
 
 def _search_message(n: int, filters: Filters, name: str) -> str:
@@ -447,6 +485,9 @@ class PreparedTable:
     longitudes: np.ndarray
     # The trial's country codes, most sites first: "02115" is read in the US before Korea.
     prefer: tuple[str, ...]
+    # Every row as a dict of Python values (`panels.records`): the page reads the rows in
+    # view from these instead of slicing the frame on every rerun.
+    records: tuple[dict[str, Any], ...]
 
 
 def prepare_table(table: pd.DataFrame) -> PreparedTable:
@@ -477,6 +518,7 @@ def prepare_table(table: pd.DataFrame) -> PreparedTable:
         latitudes=pd.to_numeric(table[Col.LATITUDE], errors="coerce").to_numpy(dtype=float),
         longitudes=pd.to_numeric(table[Col.LONGITUDE], errors="coerce").to_numpy(dtype=float),
         prefer=prefer,
+        records=tuple(records(table)),
     )
 
 
@@ -573,16 +615,17 @@ def derive_view(
             if not len(shown) and len(near_order):
                 nearest = _with_distances(table, near_order[:1], km, kept.units)
                 notices.append(Notice(WARNING, _widen_hint(nearest, kept, name)))
-    rows = table.take(shown) if km is None else _with_distances(table, shown, km, kept.units)
-    if rows.empty and len(table) and (kept.countries or kept.statuses) and not origin:
+    if not len(shown) and len(table) and (kept.countries or kept.statuses) and not origin:
         notices.append(
             Notice(WARNING, "No site matches these filters: clear a country or status filter.")
         )
     points = site_map.marks_points(prepared.marks, shown.tolist(), km, units)
     return ViewModel(
-        rows=rows,
+        prepared=prepared,
+        positions=shown,
         points=points,
         color_key=prepared.color_key,
+        km=km,
         origin=origin,
         place_name=name,
         radius_km=kept.radius_km if origin else None,

@@ -32,6 +32,7 @@ from dashboard.ui.panels import (
     osm_map_url,
     patient_distance,
     plain_status,
+    records,
     short_title,
     site_card,
     site_details,
@@ -563,13 +564,13 @@ def test_nearest_rows_list_recruiting_sites_first_nearest_first_within() -> None
             "distance_km": [1.0, 5.0, 2.0, 3.0, 4.0, float("nan")],
         }
     )
-    order = nearest_rows(rows, limit=10)["site_id"].tolist()
+    order = [r["site_id"] for r in nearest_rows(records(rows), limit=10)]
     # open (recruiting or about to) by distance, then no status, then closed; unplaced left out
     assert order == ["d", "b", "c", "a", "e"]
-    assert nearest_rows(rows, limit=2)["site_id"].tolist() == ["d", "b"]
+    assert [r["site_id"] for r in nearest_rows(records(rows), limit=2)] == ["d", "b"]
     # without any status the list is simply nearest first
-    plain = rows.assign(status="")
-    assert nearest_rows(plain, limit=10)["site_id"].tolist() == list("acdeb")
+    plain = records(rows.assign(status=""))
+    assert [r["site_id"] for r in nearest_rows(plain, limit=10)] == list("acdeb")
 
 
 def test_recruitment_banners() -> None:

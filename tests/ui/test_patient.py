@@ -23,6 +23,7 @@ from dashboard.ingest import load_trial
 from dashboard.model import Contact
 from dashboard.sites.table import read_table
 from dashboard.ui import exports
+from dashboard.ui.panels import CARD_SEPARATOR
 from dashboard.ui.state import Filters, derive_view
 
 TIMEOUT_S = 90
@@ -55,7 +56,12 @@ def answer(at: AppTest) -> str:
 
 def cards(at: AppTest) -> list[str]:
     """The nearest-site cards, as the Markdown the page sends (links intact)."""
-    return [m.value for m in at.main.markdown if re.match(r"\*\*\d+\\\. ", m.value)]
+    return [
+        card
+        for m in at.main.markdown
+        for card in m.value.split(CARD_SEPARATOR)
+        if re.match(r"\*\*\d+\\\. ", card)
+    ]
 
 
 def patient_text(at: AppTest) -> str:
