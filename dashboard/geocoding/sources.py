@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from dashboard.geo import distance_km
+from dashboard.geo import distance_km, distances_km
 from dashboard.geocoding.matcher import GazetteerMatcher, city_variants
 from dashboard.ingest.countries import country_code, country_name, successor_codes
 from dashboard.model import GeocodeResult, Precision, Site, Source
@@ -26,6 +26,10 @@ from dashboard.places.postal import PostalPlace
 REGISTRY_MAX_KM = 25.0
 # A point and the site's own postcode agree when this close (a postcode area is a few km).
 POSTCODE_AGREES_KM = 25.0
+# A registry point this far from every place of the site's country lies outside it.
+OUTSIDE_COUNTRY_KM = 100.0
+# Words this long or longer tie a postcode's place name to a site's city or state field.
+NAME_WORD_MIN_CHARS = 5
 NOMINATIM_USER_AGENT = "trial-sites-dashboard/0.1 (+https://github.com/trial-sites-dashboard)"
 USER_AGENT_ENV = "TRIAL_SITES_USER_AGENT"
 _GEOPY_NULL_HANDLER = logging.NullHandler()
@@ -139,6 +143,11 @@ class GazetteerGeocoder:
         states = [p for p in site.state.split(",") if p.strip()]
         if not states or not z.region:
             return True  # nothing to compare: the postcode is taken at its word
+        cc = _site_country_code(site)
+        if cc and self.g.has_country(cc) and not any(self.g.match_regions(s, cc) for s in states):
+            # The state field names no region of the country (a city, a district: "San
+            # Fernando", "Peshawar"): it cannot contradict the postcode.
+            return True
         theirs = region_forms(z.region)
         return any(names_match(a, b) for s in states for a in region_forms(s) for b in theirs)
 
@@ -208,26 +217,75 @@ class GazetteerGeocoder:
         )
 
 
-def _near_a_same_named_place(site: Site, point: tuple[float, float], g: Gazetteer) -> str:
-    """The name of a place called like the site's city (cities or postal layer, in its country)
-    lying within REGISTRY_MAX_KM of `point` ("" when none does)."""
+def _same_named_places_near(
+    site: Site, point: tuple[float, float], g: Gazetteer
+) -> list[tuple[str, bool]]:
+    """Places called like the site's city (cities or postal layer, in its country) lying within
+    REGISTRY_MAX_KM of `point`: (name, whether it lies in a region the site's state names)."""
     cc = _site_country_code(site)
+    states = [p for p in site.state.split(",") if p.strip()]
+    regions = {r for s in states for r in g.match_regions(s, cc)} if cc else set()
+    state_forms = [a for s in states for a in region_forms(s)]
+    out: list[tuple[str, bool]] = []
     for v in city_variants(site.city):
         for c in g.candidates(v.name, cc):
             if distance_km(*point, c.place.latitude, c.place.longitude) <= REGISTRY_MAX_KM:
-                return c.place.name
+                out.append((c.place.name, c.place.region in regions))
         for p in g.postal.places(v.name, cc):
             if distance_km(*point, p.latitude, p.longitude) <= REGISTRY_MAX_KM:
-                return p.name
-    return ""
+                theirs = region_forms(p.region) if p.region else []
+                inside = any(names_match(a, b) for a in state_forms for b in theirs)
+                out.append((p.name, inside))
+    return out
+
+
+def _near_a_same_named_place(site: Site, point: tuple[float, float], g: Gazetteer) -> str:
+    """The name of a place called like the site's city (cities or postal layer, in its country)
+    lying within REGISTRY_MAX_KM of `point` ("" when none does)."""
+    near = _same_named_places_near(site, point, g)
+    return near[0][0] if near else ""
+
+
+def _km_outside_country(site: Site, point: tuple[float, float], g: Gazetteer) -> float:
+    """How far `point` lies from the nearest place of the site's country (0 when the country is
+    not in the index): a registry point hundreds of km from every place of its country is not
+    in that country at all (a lost digit, a sign flipped)."""
+    cc = _site_country_code(site)
+    if not cc or not g.has_country(cc):
+        return 0.0
+    s = g.country_slice(cc)
+    if s.stop <= s.start:
+        return 0.0
+    return float(distances_km(point[0], point[1], g.lat[s], g.lon[s]).min())
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in fold(text).replace("-", " ").split() if len(w) >= NAME_WORD_MIN_CHARS}
+
+
+def _postcode_named_by_site(site: Site, z: PostalPlace) -> bool:
+    """Whether the postcode's place bears a name the site itself gives (its city or state field
+    shares a word with the place: "Les Paris" and 75014 Paris, state "San Fernando" and 2000 San
+    Fernando): two fields of the record agree on where the site is."""
+    theirs = _words(z.name)
+    return bool(theirs & (_words(site.city) | _words(site.state)))
 
 
 def cross_check_registry(
     site: Site, gazetteer_result: GeocodeResult | None, gazetteer: GazetteerGeocoder | None = None
 ) -> GeocodeResult:
-    """Use the registry's own point unless it lies > REGISTRY_MAX_KM from the gazetteer's city
-    and from every other place of that name in the country; flag it when it disagrees with the
-    site's postcode."""
+    """Use the registry's own point unless the site's own fields speak against it.
+
+    The registry point is replaced (flagged, with a note saying why) when:
+    - it lies far outside the site's country;
+    - it lies > REGISTRY_MAX_KM from the gazetteer's city-level reading, unless that reading is
+      unsure and the registry point is at another place of that name backed by the site's own
+      postcode, or lying in the state the site names (while the postcode does not back ours);
+    - the gazetteer found no city, nothing of the city's name lies near the registry point, and
+      the site's postcode lies far from it, in the named state or at a place the site names:
+      the postcode's point is used.
+    A registry point that is kept but disagrees with our reading or the postcode is flagged.
+    """
     assert site.geo_point is not None
     rlat, rlon = site.geo_point
     query = site_query(site)
@@ -236,32 +294,84 @@ def cross_check_registry(
         if gazetteer_result is not None
         else 0.0
     )
+    g = gazetteer.g if gazetteer is not None else None
+    z = gazetteer.postcode_point(site) if gazetteer is not None else None
+    dz = distance_km(rlat, rlon, z.latitude, z.longitude) if z is not None else None
+    # The site's postcode backs the registry point / our reading.
+    postcode_backs_registry = dz is not None and dz <= POSTCODE_AGREES_KM
+    postcode_backs_ours = (
+        z is not None
+        and gazetteer_result is not None
+        and distance_km(
+            gazetteer_result.latitude, gazetteer_result.longitude, z.latitude, z.longitude
+        )
+        <= POSTCODE_AGREES_KM
+    )
+
+    def replaced(reason: str) -> GeocodeResult:
+        assert gazetteer_result is not None
+        return replace(
+            gazetteer_result,
+            needs_review=True,
+            note=_join(gazetteer_result.note, reason),
+            registry_latitude=rlat,
+            registry_longitude=rlon,
+        )
+
+    # Only a point this far from our reading (itself a place of the country) can lie outside
+    # the country; the check costs a pass over the country's places, so it is done only then.
+    outside = (
+        _km_outside_country(site, (rlat, rlon), g)
+        if g is not None and gazetteer_result is not None and d > OUTSIDE_COUNTRY_KM
+        else 0.0
+    )
+    if gazetteer_result is not None and outside > OUTSIDE_COUNTRY_KM:
+        return replaced(
+            f"registry point lies {outside:.0f} km from every place of {site.country}; "
+            "gazetteer point used"
+        )
+    # Places of the city's name by the registry point (looked up only when it matters: the
+    # registry point disagrees with our reading, or our reading found no city).
+    same_named = (
+        _same_named_places_near(site, (rlat, rlon), g)
+        if g is not None
+        and gazetteer_result is not None
+        and (
+            d > REGISTRY_MAX_KM
+            or gazetteer_result.precision in (Precision.REGION, Precision.COUNTRY)
+        )
+        else []
+    )
     if (
         gazetteer_result is not None
         and gazetteer_result.precision in (Precision.CITY, Precision.DISTRICT)
         and d > REGISTRY_MAX_KM
-        # Our own reading is unsure (same-named places, outside the state): a registry point at
-        # any place of that name is as good a reading, and is kept.
+        # Our own reading is unsure (same-named places, outside the state) and the registry
+        # point is at another place of that name: kept only when something else in the record
+        # backs it (its postcode, or its place lies in the state the record names). A bare
+        # same-named place is how the registry's own homonym errors look.
         and not (
             gazetteer_result.needs_review
-            and gazetteer is not None
-            and _near_a_same_named_place(site, (rlat, rlon), gazetteer.g)
+            and same_named
+            and (
+                postcode_backs_registry
+                or (any(inside for _, inside in same_named) and not postcode_backs_ours)
+            )
         )
     ):
-        return replace(
-            gazetteer_result,
-            needs_review=True,
-            note="; ".join(
-                n
-                for n in (
-                    gazetteer_result.note,
-                    f"registry point is {d:.0f} km from {gazetteer_result.matched_name}; "
-                    "gazetteer point used",
-                )
-                if n
-            ),
-            registry_latitude=rlat,
-            registry_longitude=rlon,
+        why = (
+            f"postcode {site.zip} ({z.name}) agrees with {gazetteer_result.matched_name}"
+            if postcode_backs_ours and z is not None
+            else f"only a same-named place ({same_named[0][0]}) backs it"
+            if same_named
+            else ""
+        )
+        return replaced(
+            _join(
+                f"registry point is {d:.0f} km from {gazetteer_result.matched_name}; "
+                "gazetteer point used",
+                why,
+            )
         )
     kept = GeocodeResult(
         latitude=rlat,
@@ -271,6 +381,31 @@ def cross_check_registry(
         matched_name=site.city,
         query=query,
     )
+    if (
+        gazetteer is not None
+        and gazetteer_result is not None
+        and gazetteer_result.precision in (Precision.REGION, Precision.COUNTRY)
+        and z is not None
+        and dz is not None
+        and dz > REGISTRY_MAX_KM
+        and not same_named
+        and (gazetteer._in_named_state(site, z) or _postcode_named_by_site(site, z))
+    ):
+        # Neither the city's name (not found anywhere) nor the postcode backs the registry
+        # point: the postcode is the record's only located evidence.
+        return GeocodeResult(
+            latitude=round(z.latitude, 5),
+            longitude=round(z.longitude, 5),
+            precision=Precision.CITY,
+            geocoder=Source.GAZETTEER,
+            matched_name=f"{z.name} ({site.zip})",
+            query=query,
+            needs_review=True,
+            note=f"placed by postcode {site.zip} ({z.name}, {z.region}); the registry point is "
+            f"{dz:.0f} km from it and near no place called {site.city!r}",
+            registry_latitude=rlat,
+            registry_longitude=rlon,
+        )
     if gazetteer_result is not None and d > REGISTRY_MAX_KM:
         # Kept because our own reading is unsure, but the two disagree: a person should look.
         return replace(
@@ -279,15 +414,12 @@ def cross_check_registry(
             note=f"the registry point is {d:.0f} km from {gazetteer_result.matched_name} "
             f"({gazetteer_result.precision}, {gazetteer_result.note or 'unsure'})",
         )
-    z = gazetteer.postcode_point(site) if gazetteer is not None else None
-    if z is not None:
-        dz = distance_km(rlat, rlon, z.latitude, z.longitude)
-        if dz > POSTCODE_AGREES_KM:
-            return replace(
-                kept,
-                needs_review=True,
-                note=f"registry point is {dz:.0f} km from postcode {site.zip} ({z.name})",
-            )
+    if z is not None and dz is not None and dz > POSTCODE_AGREES_KM:
+        return replace(
+            kept,
+            needs_review=True,
+            note=f"registry point is {dz:.0f} km from postcode {site.zip} ({z.name})",
+        )
     return kept
 
 

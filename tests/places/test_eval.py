@@ -15,7 +15,7 @@ import evaluate  # noqa: E402
 # The bars this geocoder meets today (the README gives the figures); a change that lowers one
 # fails here. Text: no registry point; JSON: registry points cross-checked.
 TEXT_MIN_SHARE = 0.995
-JSON_MIN_SHARE = 0.994
+JSON_MIN_SHARE = 0.998
 MAX_WRONG_UNFLAGGED_SHARE = 0.001
 
 
