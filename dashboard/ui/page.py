@@ -103,9 +103,9 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_ENV) or ROOT / "data")
 
 
-# Shared, never changed: st.cache_resource hands each run the same dict (st.cache_data would
-# unpickle a copy on every rerun).
-@st.cache_resource(show_spinner=False, max_entries=4)
+# Shared, never changed: each run gets the same dict (st.cache_data would unpickle a copy on
+# every rerun, and Streamlit's caches hash the stamp on every call; this runs on every rerun).
+@functools.lru_cache(maxsize=4)
 def record_index(
     data_dir: str,
     stamp: tuple[tuple[str, float], ...],
@@ -237,11 +237,14 @@ def gazetteer() -> Any:
     return load_gazetteer()
 
 
-@st.cache_resource(show_spinner=False, max_entries=PLACE_CACHE_ENTRIES)
+# functools, not st.cache_resource: a string and a tuple key a plain dict, where Streamlit's
+# cache hashes its arguments its own way on every call (a rerun with a place calls this once).
+@functools.lru_cache(maxsize=PLACE_CACHE_ENTRIES)
 def find_place(query: str, prefer: tuple[str, ...] = ()) -> Any:
     """Every reading of a place typed in the "near" box (a PlaceSearch), the trial's countries
-    (`prefer`, ISO codes) first. Raises ValueError (with a message for the page) when the entry
-    cannot name a place. A PlaceSearch is frozen, so one copy is shared without pickling."""
+    (`prefer`, ISO codes) first, kept per server. Raises ValueError (with a message for the
+    page) when the entry cannot name a place; a call that raises is not kept. A PlaceSearch is
+    frozen, so one copy is shared."""
     from dashboard.geocoding.place_search import search_places
 
     return search_places(query, gazetteer(), prefer)
@@ -526,21 +529,22 @@ def nearest_sites(vm: flt.ViewModel, trial: Trial) -> None:
             show_notice(banner)
         return
     nearest = panels.site_card(first[0], trial, vm.origin, vm.units)
-    cards = panels.nearest_cards(vm.records(), trial, vm.origin, vm.units)
+    cards = [
+        nearest
+        if row[Col.SITE_ID] == first[0][Col.SITE_ID]
+        else panels.site_card(row, trial, vm.origin, vm.units)
+        for row in vm.nearest_records()
+    ]
     st.subheader(panels.escape_markdown(panels.answer_text(nearest)), anchor=False)
     banner = banner or panels.nearest_site_banner(nearest, cards)
     if banner:
         show_notice(banner)
-    if cards:
-        with st.container(border=True):
-            st.markdown(panels.cards_markdown(cards))
-    note = (
-        "Distances are in a straight line to each site's town or city centre, not to its "
-        "street address."
-    )
+    note = panels.DISTANCE_NOTE
     if any(card.study_contacts for card in cards):
         note += " Where a site lists no contact of its own, the study's contact is shown."
-    st.caption(note)
+    # One block: the cards, then what their distances mean in small print.
+    with st.container(border=True):
+        st.markdown(f"{panels.cards_markdown(cards)}\n\n:small[{note}]".lstrip())
 
 
 @st.fragment
@@ -675,12 +679,10 @@ def trial_panels(trial: Trial, table: pd.DataFrame) -> None:
 
 
 def _overview_tab(trial: Trial) -> None:
-    """Key facts, conditions and the brief summary."""
-    st.dataframe(rows_arrow(panels.summary_rows(trial)), hide_index=True, width="stretch")
-    # One Markdown block for the headings and the list (each element costs every rerun).
-    conditions = panels.markdown_list(trial.conditions) or "None given."
-    heading = "\n\n**Brief summary**" if trial.brief_summary else ""
-    st.markdown(f"**Conditions**\n\n{conditions}{heading}")
+    """Key facts, conditions and the brief summary: one Markdown block (each element costs
+    every rerun, and a block of text reads well on a phone and to a screen reader), then the
+    summary as the record wrote it."""
+    st.markdown(panels.overview_markdown(trial))
     if trial.brief_summary:
         st.text(trial.brief_summary)
 

@@ -208,6 +208,21 @@ def summary_rows(trial: Trial) -> list[tuple[str, str]]:
     ]
 
 
+def facts_markdown(rows: Sequence[tuple[str, str]]) -> str:
+    """Labelled facts as Markdown lines ("**Status:** Recruiting"), every value escaped."""
+    return "  \n".join(f"**{escape_markdown(k)}:** {escape_markdown(v)}" for k, v in rows)
+
+
+def overview_markdown(trial: Trial) -> str:
+    """The Overview tab's text: the key facts, the conditions as a list, and the heading of
+    the brief summary when there is one (its text is shown as written, apart)."""
+    conditions = markdown_list(trial.conditions) or "None given."
+    parts = [facts_markdown(summary_rows(trial)), f"**Conditions**\n\n{conditions}"]
+    if trial.brief_summary:
+        parts.append("**Brief summary**")
+    return "\n\n".join(parts)
+
+
 def design_rows(trial: Trial) -> list[tuple[str, str]]:
     """How the study is designed: allocation, model, masking, purpose."""
     d = trial.design
@@ -661,6 +676,11 @@ def card_markdown(card: SiteCard, number: int | None = None) -> str:
     return "  \n".join(lines)
 
 
+# What a distance on a card means (said under every list of nearest sites).
+DISTANCE_NOTE = (
+    "Distances are in a straight line to each site's town or city centre, not to its street "
+    "address."
+)
 # Between two cards of the nearest-sites list (a thematic break: a blank line before it, so it
 # never underlines the line above as a heading).
 CARD_SEPARATOR = "\n\n---\n\n"
@@ -680,34 +700,18 @@ def _status_rank(status: Any) -> int:
     return 0 if is_open_status(text) else 2
 
 
-def nearest_rows(
-    rows: Sequence[dict[str, Any]], limit: int = NEAREST_CARDS
-) -> list[dict[str, Any]]:
-    """The nearest sites to list first, of `rows` (dicts, as `records` gives them): those
-    recruiting or about to, then those with no status, then closed ones; nearest first within
-    each (ties in the order given). Rows with no distance are left out."""
-
-    def distance(row: dict[str, Any]) -> float:
-        value = row.get(Col.DISTANCE_KM)
-        return math.nan if value is None else float(value)
-
+def nearest_order(
+    statuses: Sequence[Any], distances: Sequence[float], limit: int = NEAREST_CARDS
+) -> list[int]:
+    """Which rows to list first, as indexes into `statuses` and `distances` (one per row, in
+    km, NaN when the row has no point): those recruiting or about to, then those with no
+    status, then closed ones; nearest first within each (ties in the order given). Rows with
+    no distance are left out."""
     ranked = sorted(
-        (i for i, row in enumerate(rows) if not math.isnan(distance(row))),
-        key=lambda i: (_status_rank(rows[i].get(Col.STATUS)), distance(rows[i]), i),
+        (i for i, d in enumerate(distances) if not math.isnan(d)),
+        key=lambda i: (_status_rank(statuses[i]), distances[i], i),
     )
-    return [rows[i] for i in ranked[:limit]]
-
-
-def nearest_cards(
-    rows: Sequence[dict[str, Any]],
-    trial: Trial,
-    origin: tuple[float, float],
-    units: str,
-    limit: int = NEAREST_CARDS,
-) -> list[SiteCard]:
-    """Cards for the nearest sites of `rows` (see `nearest_rows`), with directions from
-    `origin`."""
-    return [site_card(row, trial, origin, units) for row in nearest_rows(rows, limit)]
+    return ranked[:limit]
 
 
 def records(rows: pd.DataFrame) -> list[dict[str, Any]]:

@@ -233,10 +233,7 @@ def _nearest_trials(view: pq.PortfolioView, units: str) -> None:
         with st.container(border=True):
             st.markdown(f"**{i}. {card.heading}**")
             st.markdown(card.body)
-    st.caption(
-        "Distances are in a straight line to each site's town or city centre, not to its "
-        "street address. Open a trial for its sites' contacts and directions."
-    )
+    st.caption(f"{panels.DISTANCE_NOTE} Open a trial for its sites' contacts and directions.")
 
 
 def _link_color(color: str) -> None:

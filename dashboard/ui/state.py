@@ -30,7 +30,15 @@ from dashboard.geo import (
 from dashboard.geocoding.place_search import PlaceSearch
 from dashboard.sites.table import Col
 from dashboard.ui import map as site_map
-from dashboard.ui.panels import INFO, WARNING, Notice, records, shorten
+from dashboard.ui.panels import (
+    INFO,
+    NEAREST_CARDS,
+    WARNING,
+    Notice,
+    nearest_order,
+    records,
+    shorten,
+)
 
 PARAM_TRIAL = "trial"
 PARAM_COUNTRY = "country"
@@ -422,8 +430,23 @@ class ViewModel:
         """The first `limit` rows in view (all by default) as dicts of Python values, as
         `panels.records(self.rows)` gives them, without building the frame: the page reads a
         few rows on every rerun."""
+        return self._records_at(self.positions[:limit].tolist())
+
+    def nearest_records(self, limit: int = NEAREST_CARDS) -> list[dict[str, Any]]:
+        """The rows to list first after a place search (`panels.nearest_order`: recruiting
+        sites first, nearest first), as `records` gives them; none without a search."""
+        if self.km is None:
+            return []
+        shown = self.positions.tolist()
+        statuses = self.prepared.row_statuses
+        order = nearest_order(
+            [statuses[i] for i in shown], [float(self.km[i]) for i in shown], limit
+        )
+        return self._records_at([shown[k] for k in order])
+
+    def _records_at(self, picked: list[int]) -> list[dict[str, Any]]:
+        """The table rows at positions `picked` as dicts, with their distances when searched."""
         base = self.prepared.records
-        picked = self.positions[:limit].tolist()
         if self.km is None or self.units is None:
             return [dict(base[i]) for i in picked]
         column = distance_column(self.units)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 
@@ -27,12 +28,12 @@ from dashboard.ui.panels import (
     humanize,
     mailto_url,
     markdown_link,
-    nearest_rows,
+    nearest_order,
     nearest_site_banner,
     osm_map_url,
+    overview_markdown,
     patient_distance,
     plain_status,
-    records,
     short_title,
     site_card,
     site_details,
@@ -133,6 +134,21 @@ def make_trial(**kw) -> Trial:
     }
     base.update(kw)
     return Trial(**base)
+
+
+def test_the_overview_is_one_block_of_facts_conditions_and_the_summary_heading() -> None:
+    trial = dataclasses.replace(
+        make_trial(), conditions=("Myeloma *smouldering*", "[x](javascript:alert(1))")
+    )
+    text = overview_markdown(trial)
+    assert text.startswith("**NCT ID:** NCT")
+    assert "**Status:** Recruiting  \n**Phase:** Phase 2 / Phase 3" in text
+    # record text is shown as written: no emphasis, no link
+    assert "- Myeloma \\*smouldering\\*" in text
+    assert "](javascript" not in text
+    assert text.endswith("**Brief summary**") == bool(trial.brief_summary)
+    bare = dataclasses.replace(trial, conditions=(), brief_summary="")
+    assert overview_markdown(bare).endswith("**Conditions**\n\nNone given.")
 
 
 def test_summary_rows_read_like_the_registry() -> None:
@@ -549,7 +565,7 @@ def test_a_hostile_site_card_has_no_live_markup() -> None:
     assert "clinicaltrials.gov" not in text  # a malformed NCT ID gets no study link
 
 
-def test_nearest_rows_list_recruiting_sites_first_nearest_first_within() -> None:
+def test_nearest_order_lists_recruiting_sites_first_nearest_first_within() -> None:
     rows = pd.DataFrame(
         {
             "site_id": list("abcdef"),
@@ -564,13 +580,17 @@ def test_nearest_rows_list_recruiting_sites_first_nearest_first_within() -> None
             "distance_km": [1.0, 5.0, 2.0, 3.0, 4.0, float("nan")],
         }
     )
-    order = [r["site_id"] for r in nearest_rows(records(rows), limit=10)]
+    ids, statuses = rows["site_id"].tolist(), rows["status"].tolist()
+    km = rows["distance_km"].tolist()
+
+    def order(statuses: list[str], limit: int) -> list[str]:
+        return [ids[i] for i in nearest_order(statuses, km, limit)]
+
     # open (recruiting or about to) by distance, then no status, then closed; unplaced left out
-    assert order == ["d", "b", "c", "a", "e"]
-    assert [r["site_id"] for r in nearest_rows(records(rows), limit=2)] == ["d", "b"]
+    assert order(statuses, 10) == ["d", "b", "c", "a", "e"]
+    assert order(statuses, 2) == ["d", "b"]
     # without any status the list is simply nearest first
-    plain = records(rows.assign(status=""))
-    assert [r["site_id"] for r in nearest_rows(plain, limit=10)] == list("acdeb")
+    assert order([""] * len(ids), 10) == list("acdeb")
 
 
 def test_recruitment_banners() -> None:

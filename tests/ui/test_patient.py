@@ -109,7 +109,7 @@ def test_the_answer_line_names_the_nearest_site_its_distance_and_city_centre(uni
     order = [e.type for e in at.main]
     assert order.index("subheader") < order.index("deck_gl_json_chart")
     # and the list under it says what the distances mean
-    assert any("town or city centre" in c.value for c in at.main.caption)
+    assert any(":small[Distances are in a straight line" in m.value for m in at.main.markdown)
 
 
 def test_the_nearest_few_sites_are_cards_nearest_first(data_dir: Path) -> None:
@@ -206,7 +206,7 @@ def test_the_study_contact_is_shown_with_call_and_mail_links(data_dir: Path) -> 
     assert "Study contact: Pfizer CT\\.gov Call Center" in first
     assert "[1\\-800\\-718\\-1021](tel:18007181021)" in first
     assert "](mailto:ClinicalTrials.gov_Inquiries@pfizer.com)" in first
-    assert any("the study's contact is shown" in c.value for c in at.main.caption)
+    assert any("the study's contact is shown.]" in m.value for m in at.main.markdown)
 
 
 def test_a_sites_own_contacts_and_postcode_are_shown(data_dir: Path) -> None:

@@ -12,6 +12,7 @@ from paths import SECOND_TABLE
 from dashboard.geo import KM_PER_MILE
 from dashboard.sites.table import Col, read_table
 from dashboard.ui.map import STATUS_COLORS
+from dashboard.ui.panels import nearest_order, records
 from dashboard.ui.state import (
     INFO,
     WARNING,
@@ -630,3 +631,35 @@ def test_values_the_table_does_not_offer_are_ignored(
         assert vm.units == "km" and "distance (km)" in vm.rows
     else:
         assert vm.notices == ()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},  # every site, no search
+        {"countries": ("France",)},
+        {"near": "Lyon, France"},  # every site, nearest first, with distances
+        {"near": "Lyon, France", "radius": 500.0, "countries": ("France", "Spain")},
+    ],
+)
+def test_the_rows_read_without_a_frame_are_the_frames_rows(
+    second_table: pd.DataFrame, kw: dict
+) -> None:
+    # The page reads the rows in view from lists prepared once per table (records,
+    # nearest_records, n_countries); the frame is made only for downloads. Both must agree.
+    vm = view(second_table, **kw)
+
+    def comparable(rows: list[dict]) -> list[dict]:  # NaN == NaN, for the comparison
+        return [{k: None if v != v else v for k, v in r.items()} for r in rows]
+
+    frame = records(vm.rows)
+    assert comparable(vm.records()) == comparable(frame)
+    assert comparable(vm.records(3)) == comparable(frame[:3])
+    assert vm.n_countries == vm.rows[Col.COUNTRY].nunique()
+    if vm.km is None:
+        assert vm.nearest_records() == []
+    else:
+        statuses = [r[Col.STATUS] for r in frame]
+        order = nearest_order(statuses, [r[Col.DISTANCE_KM] for r in frame])
+        assert comparable(vm.nearest_records()) == comparable([frame[i] for i in order])
+        assert len(order) == min(5, vm.n_shown) > 0
