@@ -428,6 +428,10 @@ class SiteMarks:
     countries: tuple[str, ...]
     statuses: tuple[str, ...]
     colors: tuple[list[int], ...]
+    # The column the markers are coloured by, and each row's value of it (the legend's
+    # categories; the only one of a row's fields a point carries besides its id and tooltip).
+    key: str
+    categories: tuple[str, ...]
     approx: tuple[bool, ...]
     approx_notes: tuple[str, ...]
     # The tooltip's lines that no filter changes: "City, Country" and "Status: ...".
@@ -449,6 +453,7 @@ def site_marks(table: pd.DataFrame, colors: dict[str, list[int]], key: str) -> S
     cities = _text_column(table, Col.CITY)
     countries = _text_column(table, Col.COUNTRY)
     statuses = _text_column(table, Col.STATUS)
+    categories = _text_column(table, key)
     return SiteMarks(
         located=tuple(_is_located(a, b) for a, b in zip(lats, lons, strict=True)),
         latitudes=tuple(lats),
@@ -459,7 +464,9 @@ def site_marks(table: pd.DataFrame, colors: dict[str, list[int]], key: str) -> S
         cities=tuple(cities),
         countries=tuple(countries),
         statuses=tuple(statuses),
-        colors=tuple(colors.get(k, UNKNOWN_COLOR) for k in _text_column(table, key)),
+        colors=tuple(colors.get(k, UNKNOWN_COLOR) for k in categories),
+        key=key,
+        categories=tuple(categories),
         approx=tuple(is_approximate(p, r) for p, r in zip(precisions, reviews, strict=True)),
         approx_notes=tuple(_approx_note(p, r) for p, r in zip(precisions, reviews, strict=True)),
         place_lines=tuple(_place_line(c, n) for c, n in zip(cities, countries, strict=True)),
@@ -494,10 +501,7 @@ def marks_points(
         points.append(
             {
                 Col.SITE_ID: marks.site_ids[i],
-                Col.FACILITY: marks.facilities[i],
-                Col.CITY: marks.cities[i],
-                Col.COUNTRY: marks.countries[i],
-                Col.STATUS: marks.statuses[i],
+                marks.key: marks.categories[i],
                 "position": [round(lon, 6), round(lat, 6)],
                 "color": marks.colors[i],
                 "approx": marks.approx[i],

@@ -809,12 +809,14 @@ def main() -> None:
     map_and_details(vm, trial, listing)
 
     st.subheader("All sites in view, nearest first" if vm.origin else "Sites")
+    columns = exports.listed_columns(listing, vm.positions.tolist(), vm.km, vm.units)
     st.dataframe(
-        arrow_table(exports.listed_columns(listing, vm.positions.tolist(), vm.km, vm.units)),
+        arrow_table(columns),
         hide_index=True,
         width="stretch",
         key=K_TABLE,
-        column_config=SITE_TABLE_COLUMNS,
+        # Only the columns shown: Streamlit copies each configured column on every run.
+        column_config={k: v for k, v in SITE_TABLE_COLUMNS.items() if k in columns},
     )
     # An uploaded record names itself: keep only safe characters in the download's file name.
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", trial.nct_id)[:40] or "trial"

@@ -22,7 +22,9 @@ from dashboard.sites.table import Col, to_bool
 
 # Everything Markdown (CommonMark + GitHub + Streamlit's extensions) may treat as syntax:
 # emphasis, code, links, headings, lists, tables, HTML, math ($), colour/emoji directives (:).
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=])")
+MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:="
+# Each of them with a backslash in front (str.translate: one pass, no regex).
+MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in MARKDOWN_SPECIAL})
 NOT_GIVEN = "not given"
 # Text from a link or a record echoed back in a message is cut to this many characters.
 ECHO_CHARS = 80
@@ -103,7 +105,7 @@ class SiteDetails:
 
 def escape_markdown(text: str) -> str:
     """Text that `st.markdown` shows literally (no links, emphasis, HTML or directives)."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+    return text.translate(MARKDOWN_ESCAPES).replace("\n", "  \n")
 
 
 def shorten(text: str, limit: int = ECHO_CHARS) -> str:

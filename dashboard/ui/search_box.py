@@ -12,6 +12,8 @@ import streamlit as st
 from dashboard.ui import panels
 from dashboard.ui import state as flt
 
+# The radius box: room for "Any distance" and its arrow.
+SELECT_WIDTH_PX = 170
 PLACEHOLDER = "02115  ·  Lyon, France  ·  45.76, 4.84"
 HELP = (
     "A US ZIP code (02115), a postcode (75013, SW1A), a city with its state or country "
@@ -51,8 +53,10 @@ def place_search_box(keys: SearchKeys, label: str) -> None:
     if current not in options:
         options.append(current)  # a typed or linked radius stays selectable
     st.session_state[keys.radius] = current
-    place, within, unit_col = st.columns([3, 2, 1], vertical_alignment="bottom")
-    place.text_input(
+    # One wrapping row (one block, where columns take one per column plus theirs): the box
+    # takes the room left, and on a phone the radius and units share the next line.
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    row.text_input(
         label,
         key=keys.near,
         max_chars=flt.MAX_NEAR_CHARS,
@@ -60,16 +64,18 @@ def place_search_box(keys: SearchKeys, label: str) -> None:
         on_change=_default_radius,
         args=(keys,),
         help=HELP,
+        width="stretch",
     )
-    within.selectbox(
+    row.selectbox(
         "Within",
         options,
         key=keys.radius,
         accept_new_options=True,
         format_func=lambda v: v if v == flt.ANY_DISTANCE else f"{v} {units}",
         help="Pick a distance, or type your own number.",
+        width=SELECT_WIDTH_PX,
     )
-    unit_col.radio("Units", flt.UNITS, key=keys.units, horizontal=True)
+    row.radio("Units", flt.UNITS, key=keys.units, horizontal=True, width="content")
 
 
 def place_choices(keys: SearchKeys, shown: str, choices: Sequence[tuple[str, str]]) -> None:

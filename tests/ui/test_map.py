@@ -390,12 +390,12 @@ def test_colocated_line(n: int, city: str, expected: str) -> None:
 def test_colocated_sites_name_each_other_in_every_tooltip() -> None:
     table = make_table()
     points = site_points(table, category_colors(["France", "Italy"], "country"), "country")
-    paris = [p["tip"] for p in points if p["city"] == "Paris"]
+    paris = [p["tip"] for p in points if "\nParis, France" in p["tip"]]
     line = "3 sites in Paris: Hôpital A; Hôpital B; Hôpital C"
     assert len(paris) == 3 and all(tip.endswith(line) for tip in paris)
     # each still starts with its own name, so no two Paris tooltips are the same
     assert len(set(paris)) == 3
-    lille = next(p["tip"] for p in points if p["city"] == "Lille")
+    lille = next(p["tip"] for p in points if "\nLille, France" in p["tip"])
     assert "sites in" not in lille
 
 
