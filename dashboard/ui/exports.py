@@ -51,7 +51,11 @@ def site_table_columns(table: pd.DataFrame, units: str | None = None) -> dict[st
     columns[Col.STATE] = [strip_region_key(v) for v in columns[Col.STATE]]
     columns[Col.STATUS] = [plain_status(v) for v in columns[Col.STATUS]]
     if Col.PRECISION in table.columns:
-        notes = [location_note(p) for p in texts(Col.PRECISION)]
+        flags = table[Col.NEEDS_REVIEW].tolist() if Col.NEEDS_REVIEW in table.columns else []
+        notes = [
+            location_note(p, f)
+            for p, f in zip(texts(Col.PRECISION), flags or [False] * len(table), strict=True)
+        ]
         if any(notes):
             columns[LOCATION_COLUMN] = notes
     return columns

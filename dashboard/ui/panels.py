@@ -26,6 +26,8 @@ MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:="
 # Each of them with a backslash in front (str.translate: one pass, no regex).
 MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in MARKDOWN_SPECIAL})
 NOT_GIVEN = "not given"
+# A city-level point flagged for review (it may be more than 25 km off), in the patient's words.
+TO_CHECK = "location to be checked"
 # Text from a link or a record echoed back in a message is cut to this many characters.
 ECHO_CHARS = 80
 # Unicode bidirectional controls (LRE..RLO, LRI..PDI, LRM/RLM/ALM): they can reorder what a
@@ -334,8 +336,9 @@ def site_details(
         basis = centre_words(precision)
         shown = patient_distance(float(distance), units)  # as the nearest-site cards say it
         rows.append(("Distance", f"{shown} (to the {basis})" if basis else shown))
-    elif location_note(precision):
-        rows.append(("Location", location_note(precision)))
+    note = location_note(precision, row.get(Col.NEEDS_REVIEW))
+    if note:
+        rows.append(("Location", note))
     placement: list[tuple[str, str]] = [
         ("Located as", located_as or "not located"),
         ("Coordinates", point or "none"),
@@ -411,6 +414,7 @@ class SiteCard:
     distance: str  # e.g. "95 km"; "" without a place search
     basis: str  # what the distance is measured to: "city centre", "region centre"... or ""
     approximate: bool  # the point is coarser than a city
+    to_check: bool  # the point is flagged for review: it may be more than 25 km off
     contacts: tuple[ContactInfo, ...]
     study_contacts: bool  # the contacts are the study's own, as the site lists none
     links: tuple[Link, ...]
@@ -524,12 +528,24 @@ def centre_words(precision: str) -> str:
     }.get(display_text(precision).strip().lower(), "")
 
 
-def location_note(precision: str) -> str:
-    """A plain note for a point coarser than a city ("approximate: region centre"), else ""."""
+def is_flagged(needs_review: Any) -> bool:
+    """Whether a row's `needs_review` cell asks a person to check its point (an unreadable
+    cell does not)."""
+    try:
+        return to_bool(needs_review)
+    except ValueError:
+        return False
+
+
+def location_note(precision: str, needs_review: Any = False) -> str:
+    """A plain note for a point that may be off: coarser than a city ("approximate: region
+    centre"), or flagged for a person to check (", to be checked"); "" for a point we trust."""
+    flagged = is_flagged(needs_review)
     words = centre_words(precision)
-    if not words or display_text(precision).strip().lower() == Precision.CITY:
-        return ""
-    return f"approximate: {words}"
+    coarse = bool(words) and display_text(precision).strip().lower() != Precision.CITY
+    if coarse:
+        return f"approximate: {words}" + (", to be checked" if flagged else "")
+    return TO_CHECK if flagged else ""
 
 
 def patient_distance(distance_km: float, units: str) -> str:
@@ -611,6 +627,7 @@ def site_card(
         distance=shown,
         basis=centre_words(precision),
         approximate=bool(location_note(precision)),
+        to_check=is_flagged(row.get(Col.NEEDS_REVIEW)),
         contacts=tuple(contact_info(c) for c in contacts),
         study_contacts=not own and bool(contacts),
         links=tuple(links),
@@ -672,6 +689,8 @@ def card_markdown(card: SiteCard, number: int | None = None) -> str:
             facts.append(f"{card.distance} away, to the {where}")
         else:
             facts.append(f"{card.distance} away")
+        if card.to_check and not card.approximate:  # an approximate point says so already
+            facts[-1] += " \\(its location is to be checked\\)"
     if facts:
         lines.append(" · ".join(facts))
     lines.extend(next_step_lines(card))
@@ -734,6 +753,8 @@ def answer_text(card: SiteCard) -> str:
             text += f" (approximate: {card.basis})"
         elif card.basis:
             text += f" ({card.basis})"
+        if card.to_check and not card.approximate:
+            text += f" ({TO_CHECK})"
     if card.status:
         text += f" · {card.status}"
     return text

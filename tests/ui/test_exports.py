@@ -57,6 +57,15 @@ def test_site_table_speaks_plain_words() -> None:
     # a note only where the point is coarser than the city; "precision" is never shown
     assert shown["location"].tolist() == ["", "", "", "approximate: region centre", ""]
     assert "precision" not in shown.columns
+    # a city-level point flagged for review gets a note too (it may be more than 25 km off)
+    table[Col.NEEDS_REVIEW] = [False, True, False, True, False]
+    assert site_table(table)["location"].tolist() == [
+        "",
+        "location to be checked",
+        "",
+        "approximate: region centre, to be checked",
+        "",
+    ]
 
 
 def test_csv_export_keeps_needs_review() -> None:

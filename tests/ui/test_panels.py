@@ -26,6 +26,7 @@ from dashboard.ui.panels import (
     find_site,
     google_maps_url,
     humanize,
+    location_note,
     mailto_url,
     markdown_link,
     nearest_order,
@@ -550,6 +551,32 @@ def test_answer_says_when_a_point_is_only_approximate() -> None:
     card = site_card(card_row(precision="region", status=""), make_trial(), (48.9, 2.4), "mi")
     assert answer_text(card) == "Nearest site: Hôpital B, Paris — 2 mi (approximate: region centre)"
     assert "about 2 mi away, to the region centre" in card_markdown(card)
+
+
+@pytest.mark.parametrize("flag", [True, "true", "True"])
+def test_a_point_flagged_for_review_says_so_everywhere_a_patient_reads_it(flag) -> None:
+    # A city-level point a person should check (e.g. the registry and our reading disagree):
+    # it may be more than 25 km off, so the answer line, the card and the site details say so.
+    card = site_card(card_row(needs_review=flag), make_trial(), (48.9, 2.4), "km")
+    assert card.to_check and not card.approximate
+    assert answer_text(card) == (
+        "Nearest site: Hôpital B, Paris — 3 km (city centre) (location to be checked) · Recruiting"
+    )
+    assert "3 km away, to the centre of Paris \\(its location is to be checked\\)" in (
+        card_markdown(card)
+    )
+    details = dict(site_details(card_row(needs_review=flag), None, None).rows)
+    assert details["Location"] == "location to be checked"
+    # a coarse point already says it is approximate, once
+    coarse = site_card(card_row(precision="region", needs_review=flag), make_trial(), None, None)
+    assert location_note("region", flag) == "approximate: region centre, to be checked"
+    assert "to be checked" not in card_markdown(coarse)
+
+
+@pytest.mark.parametrize("flag", [False, "false", "", None, float("nan"), "garbled"])
+def test_an_unflagged_point_gets_no_note(flag) -> None:
+    assert location_note("city", flag) == ""
+    assert not site_card(card_row(needs_review=flag), make_trial()).to_check
 
 
 def test_a_hostile_site_card_has_no_live_markup() -> None:

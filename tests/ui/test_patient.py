@@ -155,10 +155,13 @@ def test_statuses_are_plain_words_everywhere_a_patient_looks(data_dir: Path) -> 
         assert word not in text.lower(), word
     assert "[barcelona]" not in text and "[cataluña]" not in text
     assert "Barcelona, Barcelona, Spain" in text
-    # the patient's table has no precision column (a plain note only for approximate points)
+    # the patient's table has no precision column (a plain note only for approximate points
+    # and for points flagged for review: this table flags its Milan and Haifa rows)
     (table,) = [d.value for d in at.main.dataframe if "facility" in d.value.columns]
     assert "precision" not in table.columns
-    assert set(table.get("location", [""])) <= {"", "approximate: district centre"}
+    notes = {"", "approximate: district centre", "location to be checked"}
+    assert set(table.get("location", [""])) <= notes
+    assert "location to be checked" in set(table["location"])
 
 
 def test_the_nearest_site_not_recruiting_is_said_and_open_sites_come_first(
