@@ -613,11 +613,11 @@ def site_details_panel(vm: flt.ViewModel, trial: Trial, listing: exports.SiteLis
         key=K_SITE,
         index=None,
         format_func=lambda i: labels.get(i, i),
-        placeholder="Click a marker or pick a site",
+        # The empty picker says what it is for (a caption repeating it cost an element).
+        placeholder="Click a marker or pick a site to see it here",
     )
     chosen = st.session_state.get(K_SITE)
     if not chosen:
-        st.caption("Click a marker on the map to see the site here.")
         return
     row = vm.records()[ids.index(chosen)]
     details = panels.site_details(row, panels.find_site(trial, chosen), vm.units)
