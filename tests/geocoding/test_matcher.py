@@ -10,6 +10,7 @@ from geopy.exc import GeocoderServiceError, GeocoderTimedOut, GeocoderUnavailabl
 from geopy.location import Location
 from geopy.point import Point
 from paths import CTGOV_FIXTURES, GEOPOINT_CASES, OVERRIDES, PLACES
+from site_records import bare_site as _site
 
 from dashboard.geo import distance_km, distances_km
 from dashboard.geocoding.matcher import city_variants
@@ -37,17 +38,6 @@ def g():
 @pytest.fixture(scope="module")
 def geocoder(g):
     return GazetteerGeocoder(g)
-
-
-def _site(city: str, state: str, country: str, **kw) -> Site:
-    return Site(
-        facility="",
-        city=city,
-        state=state,
-        country=country,
-        country_code=country_code(country),
-        **kw,
-    )
 
 
 def _rows(name: str) -> list[dict]:

@@ -6,11 +6,10 @@ tests/places/eval/records/ (site id in the comment), with its reviewed true poin
 from __future__ import annotations
 
 import pytest
+from site_records import bare_site
 
 from dashboard.geo import distance_km
 from dashboard.geocoding.sources import GazetteerGeocoder, RegistryCheckedGeocoder
-from dashboard.ingest.countries import country_code
-from dashboard.model import Site
 from dashboard.places.index import load_gazetteer
 
 
@@ -24,16 +23,16 @@ def checked(geocoder):
     return RegistryCheckedGeocoder(geocoder, geocoder)
 
 
-def site(city, state, zip_code, country, point=None) -> Site:
-    return Site(
-        facility="",
-        city=city,
-        country=country,
-        country_code=country_code(country),
-        state=state,
-        zip=zip_code,
-        geo_point=point,
-    )
+def replaced(checked, site, truth):
+    """The checked answer for `site`, having asserted that its registry point was set aside
+    (kept in registry_latitude/longitude), that the point used is within 25 km of `truth`, and
+    that the row is flagged."""
+    res = checked.geocode(site)
+    assert res.geocoder != "registry"
+    assert distance_km(res.latitude, res.longitude, *truth) < 25, res
+    assert res.needs_review
+    assert (res.registry_latitude, res.registry_longitude) == site.geo_point
+    return res
 
 
 @pytest.mark.parametrize(
@@ -61,17 +60,14 @@ def site(city, state, zip_code, country, point=None) -> Site:
 def test_an_unbacked_registry_homonym_is_replaced_and_flagged(
     checked, city, state, zip_code, country, registry, truth
 ):
-    res = checked.geocode(site(city, state, zip_code, country, registry))
-    assert res.geocoder != "registry"
-    assert distance_km(res.latitude, res.longitude, *truth) < 25, res
-    assert res.needs_review and "registry point" in res.note
-    assert (res.registry_latitude, res.registry_longitude) == registry
+    res = replaced(checked, bare_site(city, state, country, zip_code, registry), truth)
+    assert "registry point" in res.note
 
 
 def test_a_registry_point_outside_its_country_is_replaced(checked):
     # A lost digit: NCT05514054-447, Shamir Medical Center, Zerifin, Israel; the registry's
     # longitude is 4.837 for 34.837 (in the Mediterranean off Algeria).
-    res = checked.geocode(site("Zerifin", "HaMerkaz", "70300", "Israel", (31.95857, 4.83723)))
+    res = checked.geocode(bare_site("Zerifin", "HaMerkaz", "Israel", "70300", (31.95857, 4.83723)))
     assert res.geocoder != "registry" and res.needs_review
     assert "every place of Israel" in res.note
     assert distance_km(res.latitude, res.longitude, 31.9586, 34.8372) < 100  # in Israel
@@ -99,10 +95,8 @@ def test_a_registry_point_outside_its_country_is_replaced(checked):
 def test_an_unbacked_registry_point_gives_way_to_the_postcode(
     checked, city, state, zip_code, country, registry, truth
 ):
-    res = checked.geocode(site(city, state, zip_code, country, registry))
-    assert res.geocoder != "registry"
-    assert distance_km(res.latitude, res.longitude, *truth) < 25, res
-    assert res.needs_review and f"placed by postcode {zip_code}" in res.note
+    res = replaced(checked, bare_site(city, state, country, zip_code, registry), truth)
+    assert f"placed by postcode {zip_code}" in res.note
 
 
 @pytest.mark.parametrize(
@@ -123,9 +117,57 @@ def test_an_unbacked_registry_point_gives_way_to_the_postcode(
 def test_a_backed_or_uncontradicted_registry_point_is_kept(
     checked, city, state, zip_code, country, registry
 ):
-    res = checked.geocode(site(city, state, zip_code, country, registry))
+    res = checked.geocode(bare_site(city, state, country, zip_code, registry))
     assert res.geocoder == "registry"
     assert (res.latitude, res.longitude) == registry
+
+
+@pytest.mark.parametrize(
+    ("city", "state", "zip_code", "country", "registry"),
+    [
+        # Our reading is unsure and far (the bigger same-named town, flagged against the
+        # postcode) while the registry point sits at the place the postcode names: kept. The
+        # evaluation set's "right name, wrong state" cases, asked without their state.
+        ("Flushing", "", "11355", "United States", (40.7654, -73.8174)),  # Queens, not Michigan
+        ("Kingwood", "", "77339", "United States", (30.0335, -95.2616)),  # Texas, not W. Virginia
+        ("York", "", "03909", "United States", (43.1617, -70.6484)),  # Maine, not Pennsylvania
+        # ... and asked with their state but no postcode: the registry point's place lies in
+        # the state the record names, ours outside it.
+        ("Flushing", "New York", "", "United States", (40.7654, -73.8174)),
+        ("Kingwood", "Texas", "", "United States", (30.0335, -95.2616)),
+        ("Wynnewood", "Pennsylvania", "", "United States", (40.0029, -75.2760)),
+    ],
+)
+def test_a_registry_homonym_the_record_backs_is_kept_over_our_unsure_reading(
+    geocoder, checked, city, state, zip_code, country, registry
+):
+    ours = geocoder.geocode(bare_site(city, state, country, zip_code))
+    assert ours.needs_review  # our own reading is unsure...
+    assert distance_km(ours.latitude, ours.longitude, *registry) > 100  # ...and elsewhere
+    res = checked.geocode(bare_site(city, state, country, zip_code, registry))
+    assert res.geocoder == "registry" and (res.latitude, res.longitude) == registry
+    assert res.needs_review  # the two readings disagree: a person should look
+
+
+@pytest.mark.parametrize(
+    ("city", "state", "zip_code", "country", "truth"),
+    [
+        # A site in a territory with an ISO code of its own, filed under the country it belongs
+        # to: found in the territory the state names, or the one that has the city.
+        ("Bayamón", "Puerto Rico", "00961", "United States", (18.3989, -66.1557)),
+        ("Carolina", "Puerto Rico", "00985", "United States", (18.3808, -65.9574)),
+        ("Fort-de-France", "", "97200", "France", (14.6037, -61.0742)),
+    ],
+)
+def test_a_site_in_a_territory_filed_under_its_country_is_placed_there(
+    geocoder, checked, city, state, zip_code, country, truth
+):
+    text = geocoder.geocode(bare_site(city, state, country, zip_code))
+    assert distance_km(text.latitude, text.longitude, *truth) < 25, text
+    assert not text.needs_review
+    # the registry's point there is not "outside the country", and is kept
+    res = checked.geocode(bare_site(city, state, country, zip_code, truth))
+    assert res.geocoder == "registry" and not res.needs_review, res
 
 
 @pytest.mark.parametrize(
@@ -142,6 +184,6 @@ def test_a_backed_or_uncontradicted_registry_point_is_kept(
 def test_a_state_naming_no_region_does_not_overrule_the_postcode(
     geocoder, city, state, zip_code, country, truth
 ):
-    res = geocoder.geocode(site(city, state, zip_code, country))
+    res = geocoder.geocode(bare_site(city, state, country, zip_code))
     assert distance_km(res.latitude, res.longitude, *truth) < 25, res
     assert f"postcode {zip_code}" in res.note

@@ -4,29 +4,17 @@ evaluation records in tests/places/eval/, each with the point it must land near)
 from __future__ import annotations
 
 import pytest
+from site_records import bare_site
 
 from dashboard.geo import distance_km
 from dashboard.geocoding.sources import GazetteerGeocoder, RegistryCheckedGeocoder
 from dashboard.ingest.countries import country_code
-from dashboard.model import Site
 from dashboard.places.index import load_gazetteer
 
 
 @pytest.fixture(scope="module")
 def geocoder():
     return GazetteerGeocoder(load_gazetteer())
-
-
-def site(city, country, state="", zip_code="", point=None) -> Site:
-    return Site(
-        facility="",
-        city=city,
-        country=country,
-        country_code=country_code(country),
-        state=state,
-        zip=zip_code,
-        geo_point=point,
-    )
 
 
 @pytest.mark.parametrize(
@@ -58,7 +46,7 @@ def site(city, country, state="", zip_code="", point=None) -> Site:
     ],
 )
 def test_a_class_of_spelling_lands_at_its_city(geocoder, city, state, country, lat, lon):
-    res = geocoder.geocode(site(city, country, state))
+    res = geocoder.geocode(bare_site(city, state, country))
     assert distance_km(res.latitude, res.longitude, lat, lon) < 25, res
 
 
@@ -72,14 +60,14 @@ def test_a_class_of_spelling_lands_at_its_city(geocoder, city, state, country, l
     ],
 )
 def test_the_postcode_is_strong_evidence(geocoder, city, state, zip_code, country, lat, lon):
-    res = geocoder.geocode(site(city, country, state, zip_code))
+    res = geocoder.geocode(bare_site(city, state, country, zip_code))
     assert distance_km(res.latitude, res.longitude, lat, lon) < 25, res
     assert "postcode" in res.note
 
 
 def test_a_postcode_in_another_state_does_not_move_a_site(geocoder):
     # Fayetteville, Georgia with a New York ZIP (a real record's typo): stays in Georgia.
-    res = geocoder.geocode(site("Fayetteville", "United States", "Georgia", "10043"))
+    res = geocoder.geocode(bare_site("Fayetteville", "Georgia", "United States", "10043"))
     assert distance_km(res.latitude, res.longitude, 33.4487, -84.4549) < 25
     assert res.needs_review and "postcode 10043" in res.note
 
@@ -87,13 +75,13 @@ def test_a_postcode_in_another_state_does_not_move_a_site(geocoder):
 def test_a_same_named_city_far_from_its_postcode_is_flagged(geocoder):
     # Hamilton, New Jersey, ZIP 08690 (Hamilton Township, Mercer County): the gazetteer's
     # Hamilton is another one; postal centroids are too rough to move a city, so it is flagged.
-    res = geocoder.geocode(site("Hamilton", "United States", "New Jersey", "08690"))
+    res = geocoder.geocode(bare_site("Hamilton", "New Jersey", "United States", "08690"))
     assert res.needs_review and "postcode 08690" in res.note
 
 
 def test_a_city_far_from_its_own_postcode_is_flagged(geocoder):
     # Tucson with a New York ZIP (a real record's typo): one of the two is wrong; say so.
-    res = geocoder.geocode(site("Tucson", "United States", "Arizona", "10032"))
+    res = geocoder.geocode(bare_site("Tucson", "Arizona", "United States", "10032"))
     assert res.needs_review and "postcode 10032" in res.note
 
 
@@ -107,7 +95,7 @@ def test_a_city_far_from_its_own_postcode_is_flagged(geocoder):
     ],
 )
 def test_a_dissolved_country_places_the_city_in_its_successor(geocoder, city, country, successor):
-    res = geocoder.geocode(site(city, country))
+    res = geocoder.geocode(bare_site(city, "", country))
     assert res is not None and res.precision == "city"
     assert load_gazetteer().countries  # the index is loaded
     assert country_code(country) == ""  # not guessed at parse time
@@ -115,12 +103,12 @@ def test_a_dissolved_country_places_the_city_in_its_successor(geocoder, city, co
 
 
 def test_an_unknown_country_gives_no_point(geocoder):
-    assert geocoder.geocode(site("Atlantis City", "Atlantis")) is None
+    assert geocoder.geocode(bare_site("Atlantis City", "", "Atlantis")) is None
 
 
 def test_a_big_city_filed_under_another_country_is_flagged_and_named(geocoder):
     # "Haifa" filed under Iceland: not placed at Iceland's centre silently.
-    res = geocoder.geocode(site("Haifa", "Iceland"))
+    res = geocoder.geocode(bare_site("Haifa", "", "Iceland"))
     assert res.needs_review and "city of Israel" in res.note
 
 
@@ -138,7 +126,7 @@ def test_registry_points_checked_against_every_same_named_place(
     geocoder, city, state, country, point, kept
 ):
     checked = RegistryCheckedGeocoder(geocoder, geocoder)
-    res = checked.geocode(site(city, country, state, point=point))
+    res = checked.geocode(bare_site(city, state, country, point=point))
     assert (res.geocoder == "registry") == kept
     assert res.needs_review == (not kept)
 
@@ -146,5 +134,5 @@ def test_registry_points_checked_against_every_same_named_place(
 def test_a_registry_point_far_from_the_sites_postcode_is_flagged(geocoder):
     # Kobe's registry point in Hokkaido, with Kobe's postcode: flagged.
     checked = RegistryCheckedGeocoder(geocoder, geocoder)
-    res = checked.geocode(site("Kobe", "Japan", "Hyogo", "650-0017", point=(43.06, 141.35)))
+    res = checked.geocode(bare_site("Kobe", "Hyogo", "Japan", "650-0017", point=(43.06, 141.35)))
     assert res.needs_review

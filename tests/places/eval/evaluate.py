@@ -50,12 +50,12 @@ class Figures:
         )
 
 
-def load_reviewed() -> dict[str, tuple[float, float] | None]:
+def load_reviewed(path: Path = REVIEWED) -> dict[str, tuple[float, float] | None]:
     """site_id -> the reviewed true point (None: the site cannot be placed; left out)."""
     out: dict[str, tuple[float, float] | None] = {}
-    if not REVIEWED.exists():
+    if not path.exists():
         return out
-    with open(REVIEWED, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             if row["true_lat"] and row["true_lon"]:
                 out[row["site_id"]] = (float(row["true_lat"]), float(row["true_lon"]))
@@ -64,8 +64,11 @@ def load_reviewed() -> dict[str, tuple[float, float] | None]:
     return out
 
 
-def evaluate(limit: int | None = None) -> dict:
-    """Figures for text, json and registry points, and the list of open disagreements."""
+def evaluate(
+    limit: int | None = None, records: Path = RECORDS, reviewed_csv: Path = REVIEWED
+) -> dict:
+    """Figures for text, json and registry points, and the list of open disagreements, on the
+    records in `records` with the reviewed truths of `reviewed_csv` (this set's by default)."""
     from dashboard.geo import distance_km
     from dashboard.geocoding.sources import GazetteerGeocoder, RegistryCheckedGeocoder
     from dashboard.ingest import load_trial
@@ -73,12 +76,12 @@ def evaluate(limit: int | None = None) -> dict:
 
     gaz = GazetteerGeocoder(load_gazetteer())
     checked = RegistryCheckedGeocoder(gaz, gaz)
-    reviewed = load_reviewed()
+    reviewed = load_reviewed(reviewed_csv)
     text, js, registry = Figures(), Figures(), Figures()
     countries: Counter[str] = Counter()
     disagreements = []
-    records = sorted(RECORDS.glob("*.json"))[:limit]
-    for path in records:
+    paths = sorted(records.glob("*.json"))[:limit]
+    for path in paths:
         trial = load_trial(path)
         for site in trial.sites:
             if site.geo_point is None and site.site_id not in reviewed:
@@ -126,7 +129,7 @@ def evaluate(limit: int | None = None) -> dict:
     for f in (text, js, registry):
         f.countries = len(countries)
     return {
-        "records": len(records),
+        "records": len(paths),
         "countries": len(countries),
         "text": text,
         "json": js,
@@ -135,10 +138,10 @@ def evaluate(limit: int | None = None) -> dict:
     }
 
 
-def main() -> None:
+def main(records: Path = RECORDS, reviewed_csv: Path = REVIEWED) -> None:
     """Print the figures (and the open disagreements with --disagreements)."""
     sys.path.insert(0, str(HERE.parents[2]))
-    result = evaluate()
+    result = evaluate(records=records, reviewed_csv=reviewed_csv)
     print(f"records {result['records']}, countries {result['countries']}")
     for name in ("text", "json", "registry"):
         print(result[name].line(name))

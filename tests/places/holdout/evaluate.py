@@ -1,7 +1,7 @@
 """Score the offline geocoder on the holdout set: real API v2 records never used to tune it.
 
-This reuses `tests/places/eval/evaluate.py` unchanged: it points that module's `RECORDS` and
-`REVIEWED` at this folder and calls its `evaluate()`. Truth is each site's registry point unless
+This is `tests/places/eval/evaluate.py` run on this folder's records and `reviewed.csv`
+(tests/places/test_eval.py scores both sets). Truth is each site's registry point unless
 `reviewed.csv` here says otherwise. Run as a script to print the figures and the disagreements
 still to review:
 
@@ -11,7 +11,6 @@ still to review:
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from pathlib import Path
 
@@ -31,37 +30,17 @@ def _eval_module():
 
 
 _base = _eval_module()
-WITHIN_KM = _base.WITHIN_KM
-Figures = _base.Figures
 
 
 def evaluate(limit: int | None = None) -> dict:
     """Figures for text, json and registry points on the holdout, and open disagreements."""
-    _base.RECORDS = RECORDS
-    _base.REVIEWED = REVIEWED
-    return _base.evaluate(limit)
+    return _base.evaluate(limit, RECORDS, REVIEWED)
 
 
 def load_reviewed() -> dict[str, tuple[float, float] | None]:
     """site_id -> the reviewed true point (None: the site cannot be placed; left out)."""
-    _base.REVIEWED = REVIEWED
-    return _base.load_reviewed()
-
-
-def main() -> None:
-    """Print the figures (and the open disagreements with --disagreements)."""
-    sys.path.insert(0, str(HERE.parents[2]))
-    result = evaluate()
-    print(f"records {result['records']}, countries {result['countries']}")
-    for name in ("text", "json", "registry"):
-        print(result[name].line(name))
-    print(
-        f"open disagreements (registry vs text > {WITHIN_KM:g} km): {len(result['disagreements'])}"
-    )
-    if "--disagreements" in sys.argv:
-        for d in result["disagreements"]:
-            print(json.dumps(d, ensure_ascii=False))
+    return _base.load_reviewed(REVIEWED)
 
 
 if __name__ == "__main__":
-    main()
+    _base.main(RECORDS, REVIEWED)
