@@ -7,7 +7,9 @@ one request a second with a real User-Agent, and falls back to the gazetteer on 
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -16,7 +18,14 @@ from typing import Any, Protocol
 
 from dashboard.geo import distance_km, distances_km
 from dashboard.geocoding.matcher import GazetteerMatcher, city_variants
-from dashboard.ingest.countries import country_code, country_name, successor_codes
+from dashboard.ingest.countries import (
+    TERRITORIES,
+    country_code,
+    country_name,
+    exact_country_code,
+    successor_codes,
+    with_territories,
+)
 from dashboard.model import GeocodeResult, Precision, Site, Source
 from dashboard.places.index import Gazetteer, load_gazetteer
 from dashboard.places.normalize import fold, names_match, region_forms
@@ -73,9 +82,23 @@ def site_query(site: Site) -> str:
 
 
 def _site_country_code(site: Site) -> str:
-    if site.country_code:
-        return site.country_code.upper()
-    return country_code(site.country)
+    """The country to find the site in: the one the record files it under, or that country's
+    territory when the state field names one ("Puerto Rico" under "United States")."""
+    cc = site.country_code.upper() if site.country_code else country_code(site.country)
+    return _territory_named(site.state, cc) or cc
+
+
+@functools.lru_cache(maxsize=4096)
+def _territory_named(state: str, cc: str) -> str:
+    """The territory of country `cc` that a state field names exactly, else ""."""
+    territories = TERRITORIES.get(cc, ())
+    if not territories:
+        return ""
+    for part in state.split(","):
+        code = exact_country_code(part)
+        if code in territories:
+            return code
+    return ""
 
 
 def _join(*notes: str) -> str:
@@ -106,7 +129,12 @@ class GazetteerGeocoder:
         cc = _site_country_code(site)
         if not cc:
             return self._in_successor_state(site)
-        return self._with_postcode(site, cc, self._match(site, cc))
+        res = self._match(site, cc)
+        if (res is None or res.precision in (Precision.REGION, Precision.COUNTRY)) and (
+            cc in TERRITORIES
+        ):
+            res = self._in_territory(site, cc) or res
+        return self._with_postcode(site, cc, res)
 
     def _match(self, site: Site, cc: str) -> GeocodeResult | None:
         """The matcher's answer for the site's city (remembered, up to MAX_REMEMBERED)."""
@@ -122,12 +150,32 @@ class GazetteerGeocoder:
     def _in_successor_state(self, site: Site) -> GeocodeResult | None:
         """A site filed under a dissolved state ("Former Serbia and Montenegro"): placed in the
         successor its city lies in, or not at all (None) when none has it."""
-        for cc in successor_codes(site.country):
+        return self._in_one_of(
+            site,
+            successor_codes(site.country),
+            lambda cc: f"{site.country} is a former country; placed in {country_name(cc)}",
+        )
+
+    def _in_territory(self, site: Site, cc: str) -> GeocodeResult | None:
+        """A site whose city is not in the country it is filed under but in one of that
+        country's territories ("Fort-de-France", "France"): placed there (None when none has
+        it)."""
+        return self._in_one_of(
+            site,
+            TERRITORIES.get(cc, ()),
+            lambda t: f"placed in {country_name(t)}, a territory of {country_name(cc)}",
+        )
+
+    def _in_one_of(
+        self, site: Site, codes: tuple[str, ...], note: Callable[[str], str]
+    ) -> GeocodeResult | None:
+        """The site's city matched in the first of the countries `codes` that has it surely
+        (a city or district, not flagged), with `note(code)` added; None when none has it."""
+        for cc in codes:
             res = self.matcher.match(site.city, site.state, cc, site_query(site))
             found = res is not None and res.precision in (Precision.CITY, Precision.DISTRICT)
             if found and res is not None and not res.needs_review:
-                note = f"{site.country} is a former country; placed in {country_name(cc)}"
-                return replace(res, note=_join(res.note, note))
+                return replace(res, note=_join(res.note, note(cc)))
         return None
 
     def postcode_point(self, site: Site) -> PostalPlace | None:
@@ -137,7 +185,7 @@ class GazetteerGeocoder:
         hits = self.g.postal.find_postcode(site.zip, [_site_country_code(site)])
         return hits[0] if hits else None
 
-    def _in_named_state(self, site: Site, z: PostalPlace) -> bool:
+    def in_named_state(self, site: Site, z: PostalPlace) -> bool:
         """Whether a postcode's place lies in the state the site names (or no state is named):
         a postcode of another state is a typo more often than the state is."""
         states = [p for p in site.state.split(",") if p.strip()]
@@ -160,7 +208,7 @@ class GazetteerGeocoder:
         d = distance_km(res.latitude, res.longitude, z.latitude, z.longitude)
         if d <= POSTCODE_AGREES_KM:
             return res
-        if not self._in_named_state(site, z):
+        if not self.in_named_state(site, z):
             # A postcode of another state is more often a typo than the state: keep the city.
             return replace(
                 res,
@@ -200,21 +248,31 @@ class GazetteerGeocoder:
             )
         # The city was not found (or only roughly): the postcode places the site, flagged
         # unless the postcode's place has the city's name.
-        return GeocodeResult(
-            latitude=round(z.latitude, 5),
-            longitude=round(z.longitude, 5),
-            precision=Precision.CITY,
-            geocoder=Source.GAZETTEER,
-            matched_name=f"{z.name} ({site.zip})",
-            query=res.query,
+        return postcode_result(
+            site,
+            z,
+            res.query,
             needs_review=not same_name,
-            note=_join(
-                f"placed by postcode {site.zip} ({z.name}, {z.region})"
-                if z.region
-                else f"placed by postcode {site.zip} ({z.name})",
-                "" if same_name else f"the city name gave {res.matched_name}, {d:.0f} km away",
-            ),
+            why="" if same_name else f"the city name gave {res.matched_name}, {d:.0f} km away",
         )
+
+
+def postcode_result(
+    site: Site, z: PostalPlace, query: str, *, needs_review: bool, why: str = ""
+) -> GeocodeResult:
+    """The site placed at its postcode's point `z` (city precision), the note saying so and
+    `why`."""
+    where = f"{z.name}, {z.region}" if z.region else z.name
+    return GeocodeResult(
+        latitude=round(z.latitude, 5),
+        longitude=round(z.longitude, 5),
+        precision=Precision.CITY,
+        geocoder=Source.GAZETTEER,
+        matched_name=f"{z.name} ({site.zip})",
+        query=query,
+        needs_review=needs_review,
+        note=_join(f"placed by postcode {site.zip} ({where})", why),
+    )
 
 
 def _same_named_places_near(
@@ -239,24 +297,21 @@ def _same_named_places_near(
     return out
 
 
-def _near_a_same_named_place(site: Site, point: tuple[float, float], g: Gazetteer) -> str:
-    """The name of a place called like the site's city (cities or postal layer, in its country)
-    lying within REGISTRY_MAX_KM of `point` ("" when none does)."""
-    near = _same_named_places_near(site, point, g)
-    return near[0][0] if near else ""
-
-
 def _km_outside_country(site: Site, point: tuple[float, float], g: Gazetteer) -> float:
-    """How far `point` lies from the nearest place of the site's country (0 when the country is
-    not in the index): a registry point hundreds of km from every place of its country is not
-    in that country at all (a lost digit, a sign flipped)."""
+    """How far `point` lies from the nearest place of the site's country or of one of its
+    territories (0 when the country is not in the index): a registry point hundreds of km from
+    every such place is not in that country at all (a lost digit, a sign flipped), where a
+    point in Puerto Rico is in the "United States" a record names."""
     cc = _site_country_code(site)
     if not cc or not g.has_country(cc):
         return 0.0
-    s = g.country_slice(cc)
-    if s.stop <= s.start:
-        return 0.0
-    return float(distances_km(point[0], point[1], g.lat[s], g.lon[s]).min())
+    nearest = math.inf
+    for code in with_territories(cc):
+        s = g.country_slice(code)
+        if s.stop > s.start:
+            km = distances_km(point[0], point[1], g.lat[s], g.lon[s]).min()
+            nearest = min(nearest, float(km))
+    return 0.0 if math.isinf(nearest) else nearest
 
 
 def _words(text: str) -> set[str]:
@@ -318,8 +373,9 @@ def cross_check_registry(
             registry_longitude=rlon,
         )
 
-    # Only a point this far from our reading (itself a place of the country) can lie outside
-    # the country; the check costs a pass over the country's places, so it is done only then.
+    # Only a point this far from our reading (itself in the country) can lie outside it; the
+    # check costs a pass over the country's places (and its territories'), so it is done only
+    # then.
     outside = (
         _km_outside_country(site, (rlat, rlon), g)
         if g is not None and gazetteer_result is not None and d > OUTSIDE_COUNTRY_KM
@@ -389,20 +445,19 @@ def cross_check_registry(
         and dz is not None
         and dz > REGISTRY_MAX_KM
         and not same_named
-        and (gazetteer._in_named_state(site, z) or _postcode_named_by_site(site, z))
+        and (gazetteer.in_named_state(site, z) or _postcode_named_by_site(site, z))
     ):
         # Neither the city's name (not found anywhere) nor the postcode backs the registry
         # point: the postcode is the record's only located evidence.
-        return GeocodeResult(
-            latitude=round(z.latitude, 5),
-            longitude=round(z.longitude, 5),
-            precision=Precision.CITY,
-            geocoder=Source.GAZETTEER,
-            matched_name=f"{z.name} ({site.zip})",
-            query=query,
-            needs_review=True,
-            note=f"placed by postcode {site.zip} ({z.name}, {z.region}); the registry point is "
-            f"{dz:.0f} km from it and near no place called {site.city!r}",
+        return replace(
+            postcode_result(
+                site,
+                z,
+                query,
+                needs_review=True,
+                why=f"the registry point is {dz:.0f} km from it and near no place called "
+                f"{site.city!r}",
+            ),
             registry_latitude=rlat,
             registry_longitude=rlon,
         )

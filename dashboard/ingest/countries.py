@@ -199,3 +199,27 @@ DISSOLVED: dict[str, tuple[str, ...]] = {
 def successor_codes(name: str) -> tuple[str, ...]:
     """The successor states of a dissolved country a record names ((), when it is not one)."""
     return DISSOLVED.get(_norm(name), ())
+
+
+# Territories with an ISO code of their own that a record may still file under the country
+# they belong to ("United States" for a site in San Juan, "France" for one in Fort-de-France):
+# a place or point there is not outside that country.
+TERRITORIES: dict[str, tuple[str, ...]] = {
+    "US": ("PR", "GU", "VI", "AS", "MP", "UM"),
+    "FR": ("GP", "MQ", "GF", "RE", "YT", "PF", "NC", "PM", "WF", "BL", "MF", "TF"),
+    "GB": ("GI", "GG", "JE", "IM", "BM", "KY", "VG", "TC", "MS", "AI", "FK", "SH", "PN", "IO"),
+    "NL": ("AW", "CW", "SX", "BQ"),
+    "DK": ("GL", "FO"),
+    "NO": ("SJ", "BV"),
+    "AU": ("CX", "CC", "NF", "HM"),
+    "NZ": ("CK", "NU", "TK"),
+    "CN": ("HK", "MO"),
+    "FI": ("AX",),
+    "MA": ("EH",),
+}
+
+
+def with_territories(alpha2: str) -> tuple[str, ...]:
+    """A country's code and those of its TERRITORIES: "US" -> ("US", "PR", "GU", ...)."""
+    code = alpha2.upper()
+    return (code, *TERRITORIES.get(code, ()))

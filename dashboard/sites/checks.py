@@ -22,7 +22,7 @@ import pandas as pd
 import pycountry
 
 from dashboard.geo import distance_km
-from dashboard.ingest.countries import exact_country_code
+from dashboard.ingest.countries import TERRITORIES, exact_country_code
 from dashboard.sites.table import Col
 
 # 1:110m outlines put coasts kilometres off (Korea has 19 vertices) and leave out small islands:
@@ -41,15 +41,6 @@ NULL_ISLAND_DEGREES = 1e-4
 # Outline features without an ISO 3166 code of their own, counted with the country a registry
 # files their sites under.
 UNCODED_OUTLINES = {"CYN": "CY", "SOL": "SO"}  # N. Cyprus, Somaliland
-# Territories with outlines of their own that a record may still file under their sovereign
-# country ("United States" for a site in San Juan): a point there is not outside that country.
-TERRITORIES: dict[str, tuple[str, ...]] = {
-    "US": ("PR",),
-    "DK": ("GL",),
-    "FR": ("NC", "TF"),
-    "GB": ("FK",),
-    "MA": ("EH",),
-}
 
 NULL_ISLAND = "0,0 is not a place"
 SWAPPED = "latitude and longitude look swapped"
