@@ -33,21 +33,18 @@ LOCATION_COLUMN = "location"
 DOWNLOAD_COLUMNS = (*EXPORT_COLUMNS, Col.NEEDS_REVIEW)
 
 
-def site_table_columns(table: pd.DataFrame, units: str | None = None) -> dict[str, list[Any]]:
-    """The site list as shown, column by column (see `site_table`): plain lists, which the
-    page hands to Streamlit as an Arrow table without going through pandas."""
+def site_table_columns(table: pd.DataFrame) -> dict[str, list[Any]]:
+    """The site list as shown, column by column, without distances (see `site_table`): plain
+    lists, which the page hands to Streamlit as an Arrow table without going through pandas.
+    The "location" column is there only when some site needs its note."""
 
     def texts(column: str) -> list[str]:
         if column not in table.columns:
             return [""] * len(table)
         return [display_text(v) for v in table[column].tolist()]
 
-    # Lists, not Series.map: this runs on every rerun, and each map costs a few hundred µs.
-    columns: dict[str, list[Any]] = {}
-    if units is not None and Col.DISTANCE_KM in table.columns:
-        km = pd.to_numeric(table[Col.DISTANCE_KM], errors="coerce").astype(float).tolist()
-        columns[distance_column(units)] = [rounded_in(d, units) for d in km]
-    columns.update({c: texts(c) for c in SHOWN_COLUMNS})
+    # Lists, not Series.map (each map costs a few hundred µs).
+    columns: dict[str, list[Any]] = {c: texts(c) for c in SHOWN_COLUMNS}
     columns[Col.STATE] = [strip_region_key(v) for v in columns[Col.STATE]]
     columns[Col.STATUS] = [plain_status(v) for v in columns[Col.STATUS]]
     if Col.PRECISION in table.columns:
@@ -106,7 +103,10 @@ def listed_columns(
 def site_table(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
     """The site list as shown: one row per site, plus a distance column when searching and a
     plain "location" note when some site is only placed at its region (or district, country)."""
-    columns = site_table_columns(table, units)
+    km = None
+    if units is not None and Col.DISTANCE_KM in table.columns:
+        km = pd.to_numeric(table[Col.DISTANCE_KM], errors="coerce").astype(float).tolist()
+    columns = listed_columns(site_listing(table), range(len(table)), km, units)
     out = pd.DataFrame(
         {k: v for k, v in columns.items() if k in SHOWN_COLUMNS or k == LOCATION_COLUMN},
         dtype=object,  # plain text, no string-type inference

@@ -425,8 +425,6 @@ class SiteMarks:
     facilities: tuple[str, ...]
     site_numbers: tuple[str, ...]
     cities: tuple[str, ...]
-    countries: tuple[str, ...]
-    statuses: tuple[str, ...]
     colors: tuple[list[int], ...]
     # The column the markers are coloured by, and each row's value of it (the legend's
     # categories; the only one of a row's fields a point carries besides its id and tooltip).
@@ -462,8 +460,6 @@ def site_marks(table: pd.DataFrame, colors: dict[str, list[int]], key: str) -> S
         facilities=tuple(_text_column(table, Col.FACILITY)),
         site_numbers=tuple(_text_column(table, Col.SITE_NUMBER)),
         cities=tuple(cities),
-        countries=tuple(countries),
-        statuses=tuple(statuses),
         colors=tuple(colors.get(k, UNKNOWN_COLOR) for k in categories),
         key=key,
         categories=tuple(categories),

@@ -144,7 +144,7 @@ def list_records() -> dict[str, str]:
         with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
-                    continue  # as glob("*…") skips them
+                    continue  # hidden files and folders (editors' backups, .git) hold no records
                 if entry.is_file() and entry.name.endswith(RECORD_SUFFIXES):
                     files.append((entry.name, entry.stat().st_mtime))
                 elif entry.is_dir():
@@ -619,7 +619,7 @@ def site_details_panel(vm: flt.ViewModel, trial: Trial, listing: exports.SiteLis
     chosen = st.session_state.get(K_SITE)
     if not chosen:
         return
-    row = vm.records()[ids.index(chosen)]
+    row = vm.record(ids.index(chosen))
     details = panels.site_details(row, panels.find_site(trial, chosen), vm.units)
     st.subheader(panels.escape_markdown(details.facility))
     st.dataframe(rows_arrow(details.rows), hide_index=True, width="stretch")

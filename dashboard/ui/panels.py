@@ -332,11 +332,13 @@ def site_details(
     if number:  # the sponsor's own number: worth quoting on the phone, noise when absent
         rows.append(("Site number", number))
     distance = row.get(Col.DISTANCE_KM)
+    note = location_note(precision, row.get(Col.NEEDS_REVIEW))
     if units is not None and distance is not None and not pd.isna(distance):
         basis = centre_words(precision)
         shown = patient_distance(float(distance), units)  # as the nearest-site cards say it
         rows.append(("Distance", f"{shown} (to the {basis})" if basis else shown))
-    note = location_note(precision, row.get(Col.NEEDS_REVIEW))
+        # the centre it is measured to is said above; only a flag is left to say
+        note = TO_CHECK if is_flagged(row.get(Col.NEEDS_REVIEW)) else ""
     if note:
         rows.append(("Location", note))
     placement: list[tuple[str, str]] = [
@@ -346,7 +348,7 @@ def site_details(
     registry = _point_text(row.get(Col.REGISTRY_LATITUDE), row.get(Col.REGISTRY_LONGITUDE))
     if registry:
         placement.append(("Registry point (not used)", registry))
-    if _is_true(row.get(Col.NEEDS_REVIEW)):
+    if is_flagged(row.get(Col.NEEDS_REVIEW)):
         placement.append(("Review", "the position of this site is uncertain"))
     note = display_text(row.get(Col.NOTE))
     if note:
@@ -366,14 +368,6 @@ def _point_text(lat: Any, lon: Any) -> str:
     except (TypeError, ValueError):
         return ""
     return f"{la:.4f}, {lo:.4f}" if math.isfinite(la) and math.isfinite(lo) else ""
-
-
-def _is_true(value: Any) -> bool:
-    """A needs_review cell (bool, or its text form) as a bool; anything unreadable is False."""
-    try:
-        return to_bool(value)
-    except ValueError:
-        return False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def place_search_box(keys: SearchKeys, label: str) -> None:
         options.append(current)  # a typed or linked radius stays selectable
     st.session_state[keys.radius] = current
     # One wrapping row (one block, where columns take one per column plus theirs): the box
-    # takes the room left, and on a phone the radius and units share the next line.
+    # takes the room left; on a phone the box and the radius share a line, the units under.
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     row.text_input(
         label,

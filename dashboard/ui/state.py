@@ -432,6 +432,10 @@ class ViewModel:
         few rows on every rerun."""
         return self._records_at(self.positions[:limit].tolist())
 
+    def record(self, k: int) -> dict[str, Any]:
+        """The k-th row in view, as `records` gives it."""
+        return self._records_at([int(self.positions[k])])[0]
+
     def nearest_records(self, limit: int = NEAREST_CARDS) -> list[dict[str, Any]]:
         """The rows to list first after a place search (`panels.nearest_order`: recruiting
         sites first, nearest first), as `records` gives them; none without a search."""
@@ -468,17 +472,13 @@ class ViewModel:
     def n_countries(self) -> int:
         """How many countries the sites in view are in."""
         countries = self.prepared.row_countries
-        return len({countries[i] for i in self.positions.tolist() if _present(countries[i])})
+        # as pandas' nunique counts them: a missing value (None, NaN, NA) is no country
+        return len({countries[i] for i in self.positions.tolist() if pd.notna(countries[i])})
 
     @property
     def n_unplaced(self) -> int:
         """Sites in view that could not be put on the map."""
         return self.n_shown - len(self.points)
-
-
-def _present(value: Any) -> bool:
-    """Whether a cell holds a value (not None or NaN), as pandas' `nunique` counts them."""
-    return value is not None and value == value
 
 
 def _search_message(n: int, filters: Filters, name: str) -> str:

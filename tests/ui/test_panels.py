@@ -573,6 +573,17 @@ def test_a_point_flagged_for_review_says_so_everywhere_a_patient_reads_it(flag) 
     assert "to be checked" not in card_markdown(coarse)
 
 
+def test_site_details_say_the_centre_once_and_a_flag_when_there_is_one() -> None:
+    coarse = dict(site_details(card_row(precision="region"), None, "km").rows)
+    assert coarse["Distance"] == "3 km (to the region centre)"
+    assert "Location" not in coarse  # the centre is said once
+    flagged = dict(site_details(card_row(needs_review=True), None, "km").rows)
+    assert flagged["Distance"] == "3 km (to the city centre)"
+    assert flagged["Location"] == "location to be checked"
+    unsearched = dict(site_details(card_row(precision="region"), None, None).rows)
+    assert unsearched["Location"] == "approximate: region centre"
+
+
 @pytest.mark.parametrize("flag", [False, "false", "", None, float("nan"), "garbled"])
 def test_an_unflagged_point_gets_no_note(flag) -> None:
     assert location_note("city", flag) == ""
