@@ -227,9 +227,9 @@ def _origin(
     return pq.Origin(best.label, best.latitude, best.longitude), others
 
 
-def _nearest_trials(view: pq.PortfolioView, units: str) -> None:
+def _nearest_trials(view: pq.PortfolioView, units: str, search: dict[str, str]) -> None:
     """The nearest few trials as short cards (they read on a phone; a table needs scrolling)."""
-    for i, card in enumerate(pv.nearest_cards(view, units, NEAREST_CARDS), start=1):
+    for i, card in enumerate(pv.nearest_cards(view, units, NEAREST_CARDS, search), start=1):
         with st.container(border=True):
             st.markdown(f"**{i}. {card.heading}**")
             st.markdown(card.body)
@@ -326,16 +326,17 @@ def main(
             + (" or widen the radius." if origin is not None else ".")
         )
 
+    search = pv.search_params(view, filters)  # a trial opened from the list keeps the place
     if origin is not None and len(view.trials):
-        _nearest_trials(view, filters.units)
+        _nearest_trials(view, filters.units, search)
     st.subheader("Trials with a site near you" if origin is not None else "Trials")
     st.dataframe(
-        pv.trial_rows(view, filters.units),
+        pv.trial_rows(view, filters.units, search),
         hide_index=True,
         width="stretch",
         column_config={
             "Trial": st.column_config.LinkColumn(
-                "Trial", display_text=r"\?trial=(.*)", help="Open this trial's own view"
+                "Trial", display_text=r"\?trial=([^&]*)", help="Open this trial's own view"
             ),
             "Registry": st.column_config.LinkColumn("Registry", display_text="ClinicalTrials.gov"),
         },

@@ -12,18 +12,23 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
 import pydeck as pdk
 
-from dashboard.geo import DEFAULT_UNITS, UNITS, format_distance
+from dashboard.geo import DEFAULT_UNITS, UNITS
 from dashboard.ingest.countries import country_name
 from dashboard.portfolio.query import PortfolioFilters, PortfolioView
 from dashboard.ui import map as site_map
-from dashboard.ui.panels import escape_markdown, plain_status, shorten
+from dashboard.ui.panels import escape_markdown, patient_distance, plain_status, shorten
 from dashboard.ui.state import (
     MAX_NEAR_CHARS,
+    PARAM_NEAR,
+    PARAM_RADIUS,
+    PARAM_TRIAL,
+    PARAM_UNITS,
     format_radius,
     last_param,
     param_values,
@@ -37,9 +42,6 @@ PARAM_STATUS = "pstatus"
 PARAM_PHASE = "phase"
 PARAM_SPONSOR = "sponsor"
 PARAM_COUNTRY = "pcountry"
-PARAM_NEAR = "near"
-PARAM_RADIUS = "radius"
-PARAM_UNITS = "units"
 PARAM_COLOR = "color"
 COLOR_STATUS = "status"
 COLOR_TRIAL = "trial"
@@ -279,19 +281,39 @@ def deck_bytes(deck: pdk.Deck) -> int:
 
 
 def _distance(km: Any, units: str) -> str:
+    """As the single-trial view says it: whole km or mi, "less than 1 km" in the same town."""
     if km is None or (isinstance(km, float) and math.isnan(km)):
         return ""
-    return format_distance(float(km), units)
+    return patient_distance(float(km), units)
 
 
-def trial_rows(view: PortfolioView, units: str) -> pd.DataFrame:
-    """The trial list for people: link, title, status in words, nearest site and distance."""
+def search_params(view: PortfolioView, filters: PortfolioFilters) -> dict[str, str]:
+    """The place search as a trial's own view reads it from a link (nothing without one), so
+    opening a trial from the list keeps the place, radius and units."""
+    if view.origin is None or not filters.near:
+        return {}
+    params = {PARAM_NEAR: filters.near, PARAM_UNITS: filters.units}
+    if filters.radius is not None:
+        params[PARAM_RADIUS] = format_radius(filters.radius)
+    return params
+
+
+def trial_link(nct_id: str, search: Mapping[str, str] | None = None) -> str:
+    """The relative link to a trial's own view, with the place search when there is one."""
+    return "?" + urlencode({PARAM_TRIAL: nct_id, **(search or {})}, quote_via=quote)
+
+
+def trial_rows(
+    view: PortfolioView, units: str, search: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The trial list for people: link (with `search`, see `search_params`), title, status in
+    words, nearest site and distance."""
     t = view.trials
     if t.empty:
         return pd.DataFrame(columns=["Trial", "Title", "Status", "Phases", "Sites in view"])
     out = pd.DataFrame(
         {
-            "Trial": [f"?trial={n}" for n in t["nct_id"]],
+            "Trial": [trial_link(n, search) for n in t["nct_id"]],
             "Title": t["title"].astype(str),
             "Status": [plain_status(s) or "Not given" for s in t["status"]],
             "Phases": [", ".join(_phase_words(p)) for p in t["phases"]],
@@ -339,8 +361,11 @@ class TrialCard:
     body: str
 
 
-def nearest_cards(view: PortfolioView, units: str, limit: int) -> list[TrialCard]:
-    """The nearest `limit` trials: link, distance and status; title; its nearest site."""
+def nearest_cards(
+    view: PortfolioView, units: str, limit: int, search: Mapping[str, str] | None = None
+) -> list[TrialCard]:
+    """The nearest `limit` trials: link (with `search`), distance and status; title; its
+    nearest site."""
     t = view.trials
     if "distance_km" not in t.columns:
         return []
@@ -350,7 +375,7 @@ def nearest_cards(view: PortfolioView, units: str, limit: int) -> list[TrialCard
         site = ", ".join(escape_markdown(x) for x in (row.nearest_facility, row.nearest_city) if x)
         cards.append(
             TrialCard(
-                heading=f"[{row.nct_id}](?trial={row.nct_id}) · "
+                heading=f"[{escape_markdown(row.nct_id)}]({trial_link(row.nct_id, search)}) · "
                 f"{_distance(row.distance_km, units)} · {status}",
                 body=f"{escape_markdown(shorten(row.title, 160))}  \nNearest site: {site}",
             )
@@ -384,7 +409,8 @@ def summary_line(view: PortfolioView, filters: PortfolioFilters) -> str:
         if filters.radius is not None:
             within = f" within {format_radius(filters.radius)} {filters.units}"
         return (
-            f"{view.n_trials:,} trial(s) with a site{within} of {view.origin.name} "
+            f"{view.n_trials:,} {'trial' if view.n_trials == 1 else 'trials'} with a "
+            f"site{within} of {view.origin.name} "
             f"({view.n_sites:,} sites), nearest first."
         )
     return (

@@ -67,10 +67,17 @@ def test_trials_near_a_zip_code_are_listed_nearest_first_with_distances(page):
     trials = _trials(at)
     assert len(trials) >= 1
     assert "Boston" in trials.iloc[0]["Nearest site"]
-    km = [float(d.split()[0].replace(",", "")) for d in trials["Distance"]]
+    # whole miles, as the trial's own view says them ("less than 1 mi" in the same town)
+    km = [
+        0.0 if d.startswith("less than") else float(d.split()[0].replace(",", ""))
+        for d in trials["Distance"]
+    ]
     assert km == sorted(km)
     assert "within 100" in _summary(at) and "Boston" in _summary(at)
     assert at.query_params["near"] == "02115" and at.query_params["view"] == "all"
+    # each trial's link opens its own view with the same search
+    assert trials.iloc[0]["Trial"].startswith("?trial=NCT")
+    assert trials.iloc[0]["Trial"].endswith("&near=02115&units=km&radius=100")
 
 
 def test_filters_narrow_the_trials_and_say_so_when_nothing_matches(page):

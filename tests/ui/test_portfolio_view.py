@@ -106,9 +106,13 @@ def test_trial_rows_link_the_trial_and_say_the_status_and_distance_in_words():
     view = _view(pd.DataFrame(), False, trials)
     rows = pv.trial_rows(view, "mi")
     assert rows.iloc[0]["Trial"] == "?trial=NCT04270409"
+    # with a place searched, the link carries it to the trial's own view
+    search = {"near": "Lyon, France", "units": "mi", "radius": "50"}
+    linked = pv.trial_rows(view, "mi", search).iloc[0]["Trial"]
+    assert linked == "?trial=NCT04270409&near=Lyon%2C%20France&units=mi&radius=50"
     assert rows.iloc[0]["Status"] == "Not yet recruiting"
     assert rows.iloc[0]["Phases"] == "Phase 3"
-    assert rows.iloc[0]["Distance"] == "10.0 mi"
+    assert rows.iloc[0]["Distance"] == "10 mi"  # whole miles, as the trial's own view says
     assert rows.iloc[0]["Nearest site"] == "Hospital, Lyon, France"
 
 
@@ -127,7 +131,7 @@ def test_the_summary_names_the_place_and_the_radius():
     )
     line = pv.summary_line(view, PortfolioFilters(near="02115", radius=50, units="mi"))
     assert line == (
-        "3 trial(s) with a site within 50 mi of Boston, Massachusetts, United States "
+        "3 trials with a site within 50 mi of Boston, Massachusetts, United States "
         "(9 sites), nearest first."
     )
 
