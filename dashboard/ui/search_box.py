@@ -14,6 +14,9 @@ from dashboard.ui import state as flt
 
 # The radius box: room for "Any distance" and its arrow.
 SELECT_WIDTH_PX = 170
+# The place box: the examples fit, and a phone (390 px, 358 px of page) gives it a line of its
+# own (a width over the page's is cut to the page's).
+PLACE_WIDTH_PX = 420
 PLACEHOLDER = "02115  ·  Lyon, France  ·  45.76, 4.84"
 HELP = (
     "A US ZIP code (02115), a postcode (75013, SW1A), a city with its state or country "
@@ -39,6 +42,18 @@ def _default_radius(keys: SearchKeys) -> None:
         st.session_state[keys.radius] = str(flt.DEFAULT_RADIUS[units])
 
 
+def _units_shown_key(keys: SearchKeys) -> str:
+    return f"_{keys.units}_shown"
+
+
+def _convert_radius(keys: SearchKeys) -> None:
+    """New units: the radius keeps its distance (200 km becomes 124 mi; the default becomes
+    the new units' default), instead of its number changing meaning."""
+    old = st.session_state.get(_units_shown_key(keys)) or flt.DEFAULT_UNITS
+    new = st.session_state.get(keys.units) or flt.DEFAULT_UNITS
+    st.session_state[keys.radius] = flt.radius_in_units(st.session_state.get(keys.radius), old, new)
+
+
 def _choose_place(keys: SearchKeys, entry: str) -> None:
     """A "Did you mean" choice goes into the place box."""
     st.session_state[keys.near] = entry
@@ -48,13 +63,15 @@ def place_search_box(keys: SearchKeys, label: str) -> None:
     """The search, on the page itself (a phone never has to open the sidebar): a ZIP code,
     postcode, city or "lat, lon", a radius (presets or typed), and units."""
     units = st.session_state.get(keys.units) or flt.DEFAULT_UNITS
+    st.session_state[_units_shown_key(keys)] = units  # what a change of units converts from
     current = flt.radius_to_widget_value(st.session_state.get(keys.radius))
     options = flt.radius_options()
     if current not in options:
         options.append(current)  # a typed or linked radius stays selectable
     st.session_state[keys.radius] = current
     # One wrapping row (one block, where columns take one per column plus theirs): the box
-    # takes the room left; on a phone the box and the radius share a line, the units under.
+    # is wider than a phone's page, so there it takes a line and the radius and units share
+    # the next; on a laptop all three stand in one line.
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     row.text_input(
         label,
@@ -64,7 +81,7 @@ def place_search_box(keys: SearchKeys, label: str) -> None:
         on_change=_default_radius,
         args=(keys,),
         help=HELP,
-        width="stretch",
+        width=PLACE_WIDTH_PX,
     )
     row.selectbox(
         "Within",
@@ -75,7 +92,15 @@ def place_search_box(keys: SearchKeys, label: str) -> None:
         help="Pick a distance, or type your own number.",
         width=SELECT_WIDTH_PX,
     )
-    row.radio("Units", flt.UNITS, key=keys.units, horizontal=True, width="content")
+    row.radio(
+        "Units",
+        flt.UNITS,
+        key=keys.units,
+        horizontal=True,
+        width="content",
+        on_change=_convert_radius,
+        args=(keys,),
+    )
 
 
 def place_choices(keys: SearchKeys, shown: str, choices: Sequence[tuple[str, str]]) -> None:

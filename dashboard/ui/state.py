@@ -343,6 +343,20 @@ def radius_from_widget(value: Any, units: str = DEFAULT_UNITS) -> float | None:
     return radius
 
 
+def radius_in_units(value: Any, old: str, new: str) -> str:
+    """The radius widget's value when the units change from `old` to `new`: the same distance
+    in the new units (whole numbers), or the new units' default when it was the old ones'
+    (100 mi for 200 km), so "200" never silently turns from km into mi. Any distance, or a
+    value that is not a radius, stays as it is."""
+    current = radius_to_widget_value(value)
+    radius = radius_from_widget_or_none(current)
+    if radius is None or old == new or old not in UNITS or new not in UNITS:
+        return current
+    if radius == DEFAULT_RADIUS[old]:
+        return str(DEFAULT_RADIUS[new])
+    return format_radius(max(1.0, float(round(from_km(to_km(radius, old), new)))))
+
+
 def radius_from_widget_or_none(value: Any) -> float | None:
     """`radius_from_widget`, None where it would raise."""
     try:
@@ -485,7 +499,7 @@ def _search_message(n: int, filters: Filters, name: str) -> str:
     limit = ""
     if filters.radius is not None:
         limit = f" within {format_radius(filters.radius)} {filters.units}"
-    return f"{n} site(s){limit} of {name}, nearest first."
+    return f"{n:,} {'site' if n == 1 else 'sites'}{limit} of {name}, nearest first."
 
 
 @dataclass(frozen=True, eq=False)
@@ -632,12 +646,13 @@ def derive_view(
                 if radius_km is None
                 else near_order[km[near_order] <= radius_km]  # NaN is never inside
             )
-            notices.append(Notice(INFO, _search_message(len(shown), kept, name)))
-            if note:
-                notices.append(Notice(INFO, note))
-            if not len(shown) and len(near_order):
+            if len(shown) or not len(near_order):
+                notices.append(Notice(INFO, _search_message(len(shown), kept, name)))
+            else:  # none within the radius: where the nearest is says it all
                 nearest = _with_distances(table, near_order[:1], km, kept.units)
                 notices.append(Notice(WARNING, _widen_hint(nearest, kept, name)))
+            if note:
+                notices.append(Notice(INFO, note))
     if not len(shown) and len(table) and (kept.countries or kept.statuses) and not origin:
         notices.append(
             Notice(WARNING, "No site matches these filters: clear a country or status filter.")

@@ -141,3 +141,19 @@ def test_a_typed_radius_that_is_not_one_says_why(typed, units, reason):
 
     with pytest.raises(ValueError, match=reason):
         radius_from_widget(typed, units)
+
+
+def test_changing_units_keeps_the_distance_not_the_number():
+    # A place typed in km starts at 200 km; switching to miles gives the miles' default
+    # (100 mi), not "200" read in miles; a radius of your own is converted.
+    at = opened()
+    at.text_input(key="near").set_value("02115").run()
+    assert at.selectbox(key="radius").value == "200"
+    at.radio(key="units").set_value("mi").run()
+    assert not at.exception
+    assert at.selectbox(key="radius").value == "100"
+    assert "within 100 mi of" in said(at)
+    at.selectbox(key="radius").set_value("50").run()
+    at.radio(key="units").set_value("km").run()
+    assert at.selectbox(key="radius").value == "80"  # 50 mi is 80.5 km
+    assert "within 80 km of" in said(at)

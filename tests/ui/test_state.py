@@ -28,6 +28,7 @@ from dashboard.ui.state import (
     format_radius,
     parse_params,
     parse_radius,
+    radius_in_units,
     same_params,
     status_options,
     to_params,
@@ -533,16 +534,18 @@ def test_near_and_radius_keep_sites_within_the_radius_nearest_first(
     shown = vm.rows[f"distance ({units})"].tolist()
     factor = KM_PER_MILE if units == "mi" else 1.0
     assert [d * factor for d in shown] == pytest.approx(expected_km, abs=0.05 * factor + 1e-9)
-    # one INFO line naming the place and the radius
-    assert vm.notices[0].kind == INFO
+    # one line naming the place and the radius: how many sites, or where the nearest is
+    (notice,) = vm.notices
+    assert name in notice.text
     if cities:
-        assert len(vm.notices) == 1
-    else:  # nothing within the radius: a second line says where the nearest site is
-        assert len(vm.notices) == 2 and vm.notices[1].kind == WARNING
-        assert "The nearest is" in vm.notices[1].text and "widen the radius" in vm.notices[1].text
-    assert name in vm.notices[0].text
-    assert f"within {radius} {units}" in vm.notices[0].text
-    assert vm.notices[0].text.startswith(f"{len(cities)} site(s)")
+        assert notice.kind == INFO
+        assert f"within {radius} {units}" in notice.text
+        word = "site" if len(cities) == 1 else "sites"
+        assert notice.text.startswith(f"{len(cities)} {word} within")
+    else:
+        assert notice.kind == WARNING
+        assert notice.text.startswith(f"No site within {radius} {units} of {name}.")
+        assert "The nearest is" in notice.text and "widen the radius" in notice.text
 
 
 def test_near_without_radius_sorts_every_site_by_distance(second_table: pd.DataFrame) -> None:
@@ -663,3 +666,21 @@ def test_the_rows_read_without_a_frame_are_the_frames_rows(
         order = nearest_order(statuses, [r[Col.DISTANCE_KM] for r in frame])
         assert comparable(vm.nearest_records()) == comparable([frame[i] for i in order])
         assert len(order) == min(5, vm.n_shown) > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "old", "new", "expected"),
+    [
+        ("200", "km", "mi", "100"),  # the default in km becomes the default in miles
+        ("100", "mi", "km", "200"),
+        ("50", "mi", "km", "80"),  # any other radius keeps its distance, in whole units
+        ("20", "km", "mi", "12"),
+        ("0.5", "km", "mi", "1"),  # never below 1
+        ("Any distance", "km", "mi", "Any distance"),
+        (None, "km", "mi", "Any distance"),
+        ("-5", "km", "mi", "-5"),  # not a radius: left for the page to explain
+        ("50", "km", "km", "50"),
+    ],
+)
+def test_a_radius_keeps_its_distance_when_the_units_change(value, old, new, expected) -> None:
+    assert radius_in_units(value, old, new) == expected
