@@ -593,7 +593,9 @@ def map_and_details(vm: flt.ViewModel, trial: Trial, listing: exports.SiteListin
                 "Off: country outlines only, fully offline.",
             )
         if vm.n_unplaced:
-            st.caption(f"{vm.n_unplaced} site(s) in view could not be placed on the map.")
+            n = vm.n_unplaced
+            sites = "site" if n == 1 else "sites"
+            st.caption(f"{n} {sites} in view could not be placed on the map.")
         if vm.color_key == Col.COUNTRY:
             st.caption("Markers are coloured by country (the record gives no site statuses).")
     with detail_col:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from dashboard.geo import from_km
+from dashboard.geo import distance_km, from_km
 from dashboard.model import Contact, Precision, Site, Trial, is_nct_id
 from dashboard.sites.table import Col, to_bool
 
@@ -597,7 +597,9 @@ def site_card(
     contacts = own or trial.central_contacts
     point = _valid_point(row.get(Col.LATITUDE), row.get(Col.LONGITUDE))
     links: list[Link] = []
-    if point is not None and origin is not None:
+    # Directions only between two different points: a site placed at the searched town's own
+    # centre would get an empty route (the map link, and the map search by name, remain).
+    if point is not None and origin is not None and distance_km(*origin, *point) >= 1:
         route = directions_url(origin, point)
         if route:
             links.append(Link("Directions (OpenStreetMap)", route))
@@ -707,26 +709,40 @@ def cards_markdown(cards: Sequence[SiteCard]) -> str:
     return CARD_SEPARATOR.join(card_markdown(card, n) for n, card in enumerate(cards, start=1))
 
 
+# Statuses under which a patient can join now (the rest of OPEN_STATUSES open later).
+JOINABLE_NOW = frozenset({"RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE"})
+
+
 def _status_rank(status: Any) -> int:
-    """Recruiting (or about to) first, then sites with no status, then closed ones."""
+    """Sites a patient can join now first, then those about to recruit, then those with no
+    status, then closed ones."""
     text = display_text(status).strip()
     if not text:
-        return 1
-    return 0 if is_open_status(text) else 2
+        return 2
+    if status_code(text) in JOINABLE_NOW:
+        return 0
+    return 1 if is_open_status(text) else 3
 
 
 def nearest_order(
     statuses: Sequence[Any], distances: Sequence[float], limit: int = NEAREST_CARDS
 ) -> list[int]:
     """Which rows to list first, as indexes into `statuses` and `distances` (one per row, in
-    km, NaN when the row has no point): those recruiting or about to, then those with no
-    status, then closed ones; nearest first within each (ties in the order given). Rows with
-    no distance are left out."""
+    km, NaN when the row has no point): those recruiting now, then those about to, then those
+    with no status, then closed ones; nearest first within each (ties in the order given).
+    The nearest row is always listed. Rows with no distance are left out."""
     ranked = sorted(
         (i for i, d in enumerate(distances) if not math.isnan(d)),
         key=lambda i: (_status_rank(statuses[i]), distances[i], i),
     )
-    return ranked[:limit]
+    picked = ranked[:limit]
+    if ranked and limit > 0:
+        # The nearest site (the answer line's) always has a card, last when its status puts
+        # it further down: a patient may still call it, or ask when it opens.
+        nearest = min(ranked, key=lambda i: (distances[i], i))
+        if nearest not in picked:
+            picked = [*picked[: limit - 1], nearest]
+    return picked
 
 
 def records(rows: pd.DataFrame) -> list[dict[str, Any]]:
@@ -779,17 +795,22 @@ def trial_status_banner(status: str) -> Notice | None:
 
 
 def nearest_site_banner(nearest: SiteCard, listed: Sequence[SiteCard]) -> Notice | None:
-    """A warning when the nearest site does not recruit, saying where the list goes on (None
+    """A line when the nearest site does not recruit now, saying where the list goes on (None
     when it recruits or gives no status). `listed` are the cards the page shows."""
     if nearest.status_open is None:
         return None
-    if status_code(nearest.status) == "NOT_YET_RECRUITING":
-        return Notice(INFO, "The nearest site has not started recruiting yet.")
+    code = status_code(nearest.status)
+    now = any(status_code(card.status) in JOINABLE_NOW for card in listed)
+    if code == "NOT_YET_RECRUITING":
+        text = "The nearest site has not started recruiting yet."
+        return Notice(INFO, text + (" Sites recruiting now are listed first below." if now else ""))
     if nearest.status_open:
         return None
     text = f"The nearest site is not recruiting (status: {nearest.status})."
-    if any(card.status_open for card in listed):
-        text += " Sites that are recruiting, or about to, are listed first below."
+    if now:
+        text += " Sites recruiting now are listed first below."
+    elif any(card.status_open for card in listed):
+        text += " Sites about to recruit are listed first below."
     else:
         text += " None of the sites listed below is recruiting."
     return Notice(WARNING, text)

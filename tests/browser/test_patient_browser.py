@@ -153,13 +153,22 @@ def test_a_site_shows_whom_to_call_and_how_to_get_there(
         listing = card_list(page)
         listing.scroll_into_view_if_needed()
         sync_api.expect(listing).to_contain_text("Hôpital de la Croix-Rousse")
-        first = cards(page)[0]
+        first, second = cards(page)[:2]
         assert "Hôpital de la Croix-Rousse" in first["text"]
         assert "Study contact: Pfizer CT.gov Call Center" in first["text"]
         links = dict(first["links"])
-        route = next(h for h in links if h.startswith("https://www.openstreetmap.org/directions"))
         assert links["tel:18007181021"] == "1-800-718-1021"
         assert "mailto:ClinicalTrials.gov_Inquiries@pfizer.com" in links
+        # Croix-Rousse is placed at Lyon's centre, the searched point itself: a map link, as
+        # directions from a point to itself would be an empty route
+        assert not [h for h in links if "/directions" in h]
+        assert any(h.startswith("https://www.openstreetmap.org/?mlat=") for h in links)
+        # the next site (Pierre-Bénite, 5 km) has directions from the searched place
+        route = next(
+            h
+            for h, _ in second["links"]
+            if h.startswith("https://www.openstreetmap.org/directions")
+        )
         assert urlparse(route).query.startswith("engine=fossgis_osrm_car&route=45.74906%2C4.84789")
         # the card's links are there to tap
         for href in ("tel:18007181021", "mailto:ClinicalTrials.gov_Inquiries@pfizer.com", route):
@@ -339,6 +348,10 @@ def test_saint_louis_names_missouri_and_offers_the_other_saint_louis(
         shot(page, f"patient-{size_name(viewport)}-saint-louis")
         # a tap on Senegal answers for Senegal
         page.get_by_role("button", name="Saint-Louis, Senegal").click()
-        sync_api.expect(page.get_by_text("of Saint-Louis, Senegal, nearest first")).to_be_visible()
+        # no site within 200 km of Senegal's Saint-Louis either: the page says where the
+        # nearest one is, for that place
+        sync_api.expect(
+            page.get_by_text("No site within 200 km of Saint-Louis, Senegal.")
+        ).to_be_visible()
     finally:
         page.context.close()

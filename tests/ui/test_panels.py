@@ -624,9 +624,12 @@ def test_nearest_order_lists_recruiting_sites_first_nearest_first_within() -> No
     def order(statuses: list[str], limit: int) -> list[str]:
         return [ids[i] for i in nearest_order(statuses, km, limit)]
 
-    # open (recruiting or about to) by distance, then no status, then closed; unplaced left out
-    assert order(statuses, 10) == ["d", "b", "c", "a", "e"]
-    assert order(statuses, 2) == ["d", "b"]
+    # recruiting now, then about to, each by distance; then no status, then closed; unplaced
+    # left out (a patient can act on a recruiting site today)
+    assert order(statuses, 10) == ["b", "d", "c", "a", "e"]
+    # the nearest site (the closed "a") always has a card: last, when the list is cut
+    assert order(statuses, 2) == ["b", "a"]
+    assert order(statuses, 4) == ["b", "d", "c", "a"]
     # without any status the list is simply nearest first
     assert order([""] * len(ids), 10) == list("acdeb")
 
@@ -648,8 +651,20 @@ def test_recruitment_banners() -> None:
     warning = nearest_site_banner(closed, [open_, closed])
     assert warning is not None and warning.kind == WARNING
     assert warning.text.startswith("The nearest site is not recruiting (status: Completed).")
-    assert "listed first" in warning.text
+    assert warning.text.endswith(" Sites recruiting now are listed first below.")
     assert "None of the sites" in nearest_site_banner(closed, [closed]).text
+    soon = site_card(card_row(status="NOT_YET_RECRUITING"), trial, (48.9, 2.4), "km")
+    assert nearest_site_banner(closed, [soon, closed]).text.endswith(
+        " Sites about to recruit are listed first below."
+    )
+    # the nearest is about to recruit: said, and where the list goes on when one recruits now
+    assert nearest_site_banner(soon, [soon]).text == (
+        "The nearest site has not started recruiting yet."
+    )
+    assert nearest_site_banner(soon, [open_, soon]).text == (
+        "The nearest site has not started recruiting yet. Sites recruiting now are listed "
+        "first below."
+    )
     assert nearest_site_banner(open_, [open_]) is None
     unknown = site_card(card_row(status=""), trial, (48.9, 2.4), "km")
     assert nearest_site_banner(unknown, [unknown]) is None

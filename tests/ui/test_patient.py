@@ -114,13 +114,20 @@ def test_the_answer_line_names_the_nearest_site_its_distance_and_city_centre(uni
 
 def test_the_nearest_few_sites_are_cards_nearest_first(data_dir: Path) -> None:
     at = run_app(trial="NCT07062965", near="Lyon, France", units="km")
-    shown = cards(at)
+    shown = [unescape(c) for c in cards(at)]
     assert len(shown) == 5
-    first = unescape(shown[0])
-    assert first.startswith("**1. Hôpital de la Croix-Rousse**")
+    # Sites recruiting now come first, nearest first (Bologna, Barcelona: 500+ km away); the
+    # nearest site, in Lyon itself but not yet recruiting, keeps a card, last.
+    statuses = [re.search(r"\*\*(Recruiting|Not yet recruiting)\*\*", c)[1] for c in shown]
+    assert statuses == ["Recruiting"] * 4 + ["Not yet recruiting"]
+    assert "Bologna" in shown[0]
+    lyon = shown[-1]
+    assert lyon.startswith("**5. Hôpital de la Croix-Rousse**")
     # a site in the searched city itself: no "0 km", and said to be the city centre
-    assert "less than 1 km away, to the centre of Lyon" in first
-    assert "Lyon, Rhône, France" in first  # the address as the record gives it
+    assert "less than 1 km away, to the centre of Lyon" in lyon
+    assert "Lyon, Rhône, France" in lyon  # the address as the record gives it
+    # the answer line names the nearest site, whatever its status
+    assert answer(at).startswith("Nearest site: Hôpital de la Croix-Rousse, Lyon — ")
     assert ANSWER.fullmatch(answer(at))["distance"] == "less than 1"
 
 
@@ -180,8 +187,8 @@ def test_the_nearest_site_not_recruiting_is_said_and_open_sites_come_first(
     assert line.endswith(" · Completed")
     warnings = [unescape(w.value) for w in at.main.warning]
     assert (
-        "The nearest site is not recruiting (status: Completed). Sites that are recruiting, "
-        "or about to, are listed first below." in warnings
+        "The nearest site is not recruiting (status: Completed). Sites recruiting now are "
+        "listed first below." in warnings
     )
     shown = [unescape(c) for c in cards(at)]
     # the closed site goes after every open one, though it is the nearest
