@@ -47,8 +47,8 @@ def _units_shown_key(keys: SearchKeys) -> str:
 
 
 def _convert_radius(keys: SearchKeys) -> None:
-    """New units: the radius keeps its distance (200 km becomes 124 mi; the default becomes
-    the new units' default), instead of its number changing meaning."""
+    """New units: the radius keeps its distance (50 mi becomes 80 km; the default becomes the
+    new units' default), instead of its number changing meaning."""
     old = st.session_state.get(_units_shown_key(keys)) or flt.DEFAULT_UNITS
     new = st.session_state.get(keys.units) or flt.DEFAULT_UNITS
     st.session_state[keys.radius] = flt.radius_in_units(st.session_state.get(keys.radius), old, new)
