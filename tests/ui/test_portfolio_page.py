@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from apptest_support import TIMEOUT_S, plain
-from paths import APP, TESTS
+from apptest_support import open_page, plain
+from paths import TESTS
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(TESTS / "portfolio"))
@@ -22,16 +22,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def page(folder: Path, monkeypatch: pytest.MonkeyPatch):
+    """`apptest_support.open_page`, on the module's scratch data folder."""
     monkeypatch.setenv("TRIAL_SITES_DATA", str(folder))
-
-    def open_page(**params: str | list[str]) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-        for key, value in params.items():
-            at.query_params[key] = value
-        at.run()
-        assert not at.exception, at.exception
-        return at
-
     return open_page
 
 
