@@ -26,6 +26,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
+def g():
+    """The offline place index (built at session start; this is the shared loaded copy)."""
+    from dashboard.places.index import load_gazetteer
+
+    return load_gazetteer()
+
+
+@pytest.fixture(scope="session")
+def geocoder(g):
+    """The offline geocoder over that index, as the table builder uses it."""
+    from dashboard.geocoding.sources import GazetteerGeocoder
+
+    return GazetteerGeocoder(g)
+
+
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository's root directory."""
     return ROOT

@@ -17,7 +17,6 @@ from dashboard.geocoding.matcher import city_variants
 from dashboard.geocoding.place_search import resolve_place
 from dashboard.geocoding.sources import (
     REGISTRY_MAX_KM,
-    GazetteerGeocoder,
     NominatimGeocoder,
     RegistryCheckedGeocoder,
     cross_check_registry,
@@ -27,17 +26,6 @@ from dashboard.model import Site
 from dashboard.places.index import load_gazetteer
 
 SHARE_WITHIN_25_KM = 0.99
-
-
-@pytest.fixture(scope="module")
-def g():
-    """The index, built once into the normal cache dir (reused by later runs)."""
-    return load_gazetteer()
-
-
-@pytest.fixture(scope="module")
-def geocoder(g):
-    return GazetteerGeocoder(g)
 
 
 def _rows(name: str) -> list[dict]:

@@ -11,12 +11,6 @@ from dashboard.geocoding.place_search import (
     parse_place_query,
     resolve_place,
 )
-from dashboard.places.index import load_gazetteer
-
-
-@pytest.fixture(scope="module")
-def g():
-    return load_gazetteer()
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,7 @@ import pytest
 from site_records import bare_site
 
 from dashboard.geo import distance_km
-from dashboard.geocoding.sources import GazetteerGeocoder, RegistryCheckedGeocoder
-from dashboard.places.index import load_gazetteer
-
-
-@pytest.fixture(scope="module")
-def geocoder():
-    return GazetteerGeocoder(load_gazetteer())
+from dashboard.geocoding.sources import RegistryCheckedGeocoder
 
 
 @pytest.fixture(scope="module")

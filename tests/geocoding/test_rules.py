@@ -7,14 +7,9 @@ import pytest
 from site_records import bare_site
 
 from dashboard.geo import distance_km
-from dashboard.geocoding.sources import GazetteerGeocoder, RegistryCheckedGeocoder
+from dashboard.geocoding.sources import RegistryCheckedGeocoder
 from dashboard.ingest.countries import country_code
 from dashboard.places.index import load_gazetteer
-
-
-@pytest.fixture(scope="module")
-def geocoder():
-    return GazetteerGeocoder(load_gazetteer())
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,6 @@ from dashboard.places.index import index_path, load_gazetteer
 from dashboard.places.normalize import fold, names_match, region_core
 
 
-@pytest.fixture(scope="module")
-def g():
-    """The index, built once into the normal cache dir and shared by every test."""
-    return load_gazetteer()
-
-
 @pytest.mark.parametrize(
     ("raw", "folded"),
     [

@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 
 from dashboard.geo import distance_km
-from dashboard.geocoding.sources import GazetteerGeocoder
 from dashboard.ingest.countries import country_name
 from dashboard.model import GeocodeResult, Site
 from dashboard.places import traps as T
-from dashboard.places.index import load_gazetteer
 
 # Enumerated from the pinned GeoNames data: 1,442 alternate-name traps and 4,157 suburb traps
 # today. Far fewer would mean the enumeration (or the index) lost names.
@@ -29,15 +27,8 @@ EXAMPLES_PRINTED = 5
 
 
 @pytest.fixture(scope="module")
-def g():
-    """The index (built before the first test by tests/conftest.py; this loads the shared copy)."""
-    return load_gazetteer()
-
-
-@pytest.fixture(scope="module")
-def geocode(g):
+def geocode(geocoder):
     """The offline geocoder as the table builder uses it, as a (city, state, cc) function."""
-    geocoder = GazetteerGeocoder(g)
 
     def run(city: str, state: str, cc: str) -> GeocodeResult | None:
         site = Site(facility="", city=city, state=state, country=country_name(cc), country_code=cc)
