@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from dashboard.geo import distance_km, distances_km
 from dashboard.geocoding.matcher import GazetteerMatcher, city_variants
@@ -105,8 +105,23 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-# Cities whose matcher answers a GazetteerGeocoder remembers (~1 kB each).
+# Cities whose matcher answers (and postcodes whose points) a GazetteerGeocoder remembers
+# (~1 kB each).
 MAX_REMEMBERED = 200_000
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remembered(store: dict[K, V], key: K, compute: Callable[[], V]) -> V:
+    """`store[key]`, computed and kept on first use; the store starts over once it holds
+    MAX_REMEMBERED answers (a build's memory stays bounded)."""
+    if key in store:
+        return store[key]
+    if len(store) >= MAX_REMEMBERED:
+        store.clear()
+    value = store[key] = compute()
+    return value
 
 
 class GazetteerGeocoder:
@@ -123,6 +138,9 @@ class GazetteerGeocoder:
         # The matcher's answers by city, state and country: a portfolio asks about the same
         # city thousands of times, with other postcodes and registry points to check.
         self._matches: dict[tuple[str, str, str, str], GeocodeResult | None] = {}
+        # Postcode points by (postcode, country): a site with a registry point asks twice (its
+        # own reading, then the registry check), and a portfolio's sites share postcodes.
+        self._postcodes: dict[tuple[str, str], PostalPlace | None] = {}
 
     def geocode(self, site: Site) -> GeocodeResult | None:
         """The site's point from the gazetteer, or None when its country is unknown."""
@@ -138,14 +156,11 @@ class GazetteerGeocoder:
 
     def _match(self, site: Site, cc: str) -> GeocodeResult | None:
         """The matcher's answer for the site's city (remembered, up to MAX_REMEMBERED)."""
-        key = (site.city, site.state, site.country, cc)
-        if key in self._matches:
-            return self._matches[key]
-        if len(self._matches) >= MAX_REMEMBERED:
-            self._matches.clear()
-        res = self.matcher.match(site.city, site.state, cc, site_query(site))
-        self._matches[key] = res
-        return res
+        return _remembered(
+            self._matches,
+            (site.city, site.state, site.country, cc),
+            lambda: self.matcher.match(site.city, site.state, cc, site_query(site)),
+        )
 
     def _in_successor_state(self, site: Site) -> GeocodeResult | None:
         """A site filed under a dissolved state ("Former Serbia and Montenegro"): placed in the
@@ -182,8 +197,13 @@ class GazetteerGeocoder:
         """Where the site's postcode lies in its country (None when unknown or not given)."""
         if not site.zip.strip():
             return None
-        hits = self.g.postal.find_postcode(site.zip, [_site_country_code(site)])
-        return hits[0] if hits else None
+        cc = _site_country_code(site)
+
+        def lookup() -> PostalPlace | None:
+            hits = self.g.postal.find_postcode(site.zip, [cc])
+            return hits[0] if hits else None
+
+        return _remembered(self._postcodes, (site.zip, cc), lookup)
 
     def in_named_state(self, site: Site, z: PostalPlace) -> bool:
         """Whether a postcode's place lies in the state the site names (or no state is named):

@@ -131,3 +131,21 @@ def test_a_registry_point_far_from_the_sites_postcode_is_flagged(geocoder):
     checked = RegistryCheckedGeocoder(geocoder, geocoder)
     res = checked.geocode(bare_site("Kobe", "Hyogo", "Japan", "650-0017", point=(43.06, 141.35)))
     assert res.needs_review
+
+
+def test_answers_are_remembered_up_to_a_bound(monkeypatch):
+    # A geocoder keeps its matcher answers and postcode points (a site with a registry point
+    # asks for its postcode twice; a portfolio's sites repeat cities and postcodes), but starts
+    # over past MAX_REMEMBERED, so a long build's memory stays bounded.
+    from dashboard.geocoding import sources
+
+    monkeypatch.setattr(sources, "MAX_REMEMBERED", 2)
+    store: dict[str, int] = {}
+    computed: list[str] = []
+
+    def ask(key: str) -> int:
+        return sources._remembered(store, key, lambda: computed.append(key) or len(computed))
+
+    assert [ask("a"), ask("a"), ask("b"), ask("a")] == [1, 1, 2, 1]
+    assert ask("c") == 3 and store == {"c": 3}  # full: started over
+    assert computed == ["a", "b", "c"]
