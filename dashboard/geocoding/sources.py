@@ -94,11 +94,17 @@ def _territory_named(state: str, cc: str) -> str:
     territories = TERRITORIES.get(cc, ())
     if not territories:
         return ""
-    for part in state.split(","):
+    for part in _state_parts(state):
         code = exact_country_code(part)
         if code in territories:
             return code
     return ""
+
+
+def _state_parts(state: str) -> list[str]:
+    """A state field's comma-separated parts ("Cdmx,c.p" -> ["Cdmx", "c.p"]), empty ones left
+    out."""
+    return [p for p in state.split(",") if p.strip()]
 
 
 def _join(*notes: str) -> str:
@@ -208,7 +214,7 @@ class GazetteerGeocoder:
     def in_named_state(self, site: Site, z: PostalPlace) -> bool:
         """Whether a postcode's place lies in the state the site names (or no state is named):
         a postcode of another state is a typo more often than the state is."""
-        states = [p for p in site.state.split(",") if p.strip()]
+        states = _state_parts(site.state)
         if not states or not z.region:
             return True  # nothing to compare: the postcode is taken at its word
         cc = _site_country_code(site)
@@ -301,7 +307,7 @@ def _same_named_places_near(
     """Places called like the site's city (cities or postal layer, in its country) lying within
     REGISTRY_MAX_KM of `point`: (name, whether it lies in a region the site's state names)."""
     cc = _site_country_code(site)
-    states = [p for p in site.state.split(",") if p.strip()]
+    states = _state_parts(site.state)
     regions = {r for s in states for r in g.match_regions(s, cc)} if cc else set()
     state_forms = [a for s in states for a in region_forms(s)]
     out: list[tuple[str, bool]] = []
