@@ -102,7 +102,8 @@ def listed_columns(
 
 def site_table(table: pd.DataFrame, units: str | None = None) -> pd.DataFrame:
     """The site list as shown: one row per site, plus a distance column when searching and a
-    plain "location" note when some site is only placed at its region (or district, country)."""
+    plain "location" note when some site is only placed at its region (or district, country)
+    or is flagged for review."""
     km = None
     if units is not None and Col.DISTANCE_KM in table.columns:
         km = pd.to_numeric(table[Col.DISTANCE_KM], errors="coerce").astype(float).tolist()
